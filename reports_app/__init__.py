@@ -1,0 +1,49 @@
+"""reports_app: the Flask application. Nothing runs on import; call create_app()."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+
+MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                              "migrations")
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app from the environment, with optional overrides for tests."""
+    app = Flask(__name__, instance_relative_config=False,
+                instance_path=os.environ.get("INSTANCE_PATH") or None)
+    from reports_app.config import check_production, load_config
+
+    app.config.update(load_config(app.instance_path))
+    if test_config:
+        app.config.update(test_config)
+    check_production(app.config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+
+    from reports_app import models  # noqa: F401 - registers every table on the metadata
+    from reports_app.auth.passwords import configure_hasher
+    from reports_app.auth.tokens import init_jwt
+    from reports_app.cli import register_cli
+    from reports_app.errors import register_error_handlers
+    from reports_app.extensions import api, db, jwt, migrate
+    from reports_app.routes import register_blueprints
+
+    configure_hasher(app.config["PASSWORD_TIME_COST"], app.config["PASSWORD_MEMORY_KIB"])
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
+    jwt.init_app(app)
+    init_jwt(jwt)
+    api.init_app(app, spec_kwargs={
+        "info": {"description": "Citizen field reports (phản ánh hiện trường) API"},
+        "components": {"securitySchemes": {
+            "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+    })
+    register_blueprints(app, api)
+    register_error_handlers(app)
+    register_cli(app)
+    return app

@@ -1,0 +1,103 @@
+"""Sign up, sign in, refresh, sign out, and who am I."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from flask.views import MethodView
+from flask_jwt_extended import (
+    create_access_token,
+    current_user,
+    decode_token,
+    get_jwt,
+    jwt_required,
+)
+from flask_smorest import Blueprint
+from jwt.exceptions import PyJWTError
+
+from reports_app.auth.schemas import (
+    AccessTokenSchema,
+    LoginSchema,
+    LogoutResultSchema,
+    LogoutSchema,
+    RegisterSchema,
+    TokensSchema,
+    UserSchema,
+)
+from reports_app.auth.service import authenticate, create_user
+from reports_app.auth.tokens import issue_tokens, revoke_token
+from reports_app.errors import abort
+from reports_app.extensions import db
+from reports_app.permissions import BEARER, require_roles
+from workflows.roles import Role
+
+blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Accounts and tokens")
+
+
+@blp.route("/auth/register")
+class Register(MethodView):
+    @blp.arguments(RegisterSchema)
+    @blp.response(201, TokensSchema)
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Sign up as a citizen and receive tokens."""
+        user = create_user(role=Role.CITIZEN, region=current_app.config["PHONE_REGION"], **data)
+        db.session.commit()
+        return {**issue_tokens(user), "user": user}
+
+
+@blp.route("/auth/login")
+class Login(MethodView):
+    @blp.arguments(LoginSchema)
+    @blp.response(200, TokensSchema)
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Sign in with a phone number or e-mail and a password."""
+        user = authenticate(data["username"], data["password"], current_app.config["PHONE_REGION"])
+        return {**issue_tokens(user), "user": user}
+
+
+@blp.route("/auth/refresh")
+class Refresh(MethodView):
+    @jwt_required(refresh=True)
+    @blp.response(200, AccessTokenSchema)
+    @blp.doc(security=BEARER)
+    def post(self) -> dict[str, Any]:
+        """Exchange a refresh token for a new access token."""
+        user = current_user
+        claims = {"role": str(user.role), "agency_id": user.agency_id}
+        return {"access_token": create_access_token(identity=user, additional_claims=claims),
+                "token_type": "Bearer"}
+
+
+@blp.route("/auth/logout")
+class Logout(MethodView):
+    @jwt_required(verify_type=False)
+    @blp.arguments(LogoutSchema, required=False)
+    @blp.response(200, LogoutResultSchema)
+    @blp.doc(security=BEARER)
+    def post(self, data: dict[str, Any] | None) -> dict[str, Any]:
+        """Revoke the presented token and, if given, this session's refresh token."""
+        presented = get_jwt()
+        revoked = [presented]
+        refresh = (data or {}).get("refresh_token")
+        if refresh:
+            try:
+                other = decode_token(refresh, allow_expired=True)
+            except PyJWTError:
+                abort(422, "invalid_token", errors={"refresh_token": ["Not a valid token."]})
+            if other.get("sub") != presented.get("sub"):
+                abort(403, "forbidden", errors={"refresh_token": ["Not your token."]})
+            revoked.append(other)
+        for token in revoked:
+            revoke_token(token)
+        db.session.commit()
+        return {"revoked": [t["type"] for t in revoked]}
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @require_roles()
+    @blp.response(200, UserSchema)
+    def get(self) -> Any:
+        """The signed-in account."""
+        return current_user

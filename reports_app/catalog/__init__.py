@@ -1,0 +1,1 @@
+"""What anyone may read about the service: categories."""

@@ -1,0 +1,1 @@
+"""Pieces every feature's API uses: base schemas, pagination."""

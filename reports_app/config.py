@@ -1,0 +1,84 @@
+"""Configuration from environment variables, with embedded defaults under the instance folder."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+DEV_SECRET = "dev-only-secret-change-me-in-production-000000"  # noqa: S105 - refused in production
+
+
+class ConfigError(RuntimeError):
+    """The app cannot start safely with this configuration."""
+
+
+def database_url(raw: str) -> str:
+    """Use the psycopg 3 driver for plain postgres URLs (that is the driver we install)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw[len(prefix) :]
+    return raw
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_config(instance_path: str, env: os._Environ[str] | dict[str, str] | None = None) -> dict[str, Any]:
+    """Build the Flask config mapping from the environment."""
+    env = os.environ if env is None else env
+    instance = Path(instance_path)
+    environment = env.get("APP_ENV", env.get("FLASK_ENV", "development")).lower()
+    db_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'reports.sqlite3'}"
+    return {
+        "APP_ENV": environment,
+        "SECRET_KEY": env.get("SECRET_KEY") or env.get("JWT_SECRET_KEY") or DEV_SECRET,
+        "JWT_SECRET_KEY": env.get("JWT_SECRET_KEY") or DEV_SECRET,
+        "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=int(env.get("JWT_ACCESS_MINUTES", "15"))),
+        "JWT_REFRESH_TOKEN_EXPIRES": timedelta(days=int(env.get("JWT_REFRESH_DAYS", "30"))),
+        "JWT_TOKEN_LOCATION": ["headers"],
+        "SQLALCHEMY_DATABASE_URI": database_url(db_url),
+        "PASSWORD_TIME_COST": int(env.get("PASSWORD_TIME_COST", "3")),
+        "PASSWORD_MEMORY_KIB": int(env.get("PASSWORD_MEMORY_KIB", "65536")),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "MEDIA_STORAGE": env.get("MEDIA_STORAGE", "local"),
+        "MEDIA_ROOT": env.get("MEDIA_ROOT") or str(instance / "media"),
+        "S3_BUCKET": env.get("S3_BUCKET"),
+        "S3_ENDPOINT_URL": env.get("S3_ENDPOINT_URL"),
+        "S3_REGION": env.get("S3_REGION"),
+        "S3_ACCESS_KEY_ID": env.get("S3_ACCESS_KEY_ID"),
+        "S3_SECRET_ACCESS_KEY": env.get("S3_SECRET_ACCESS_KEY"),
+        "S3_PREFIX": env.get("S3_PREFIX", ""),
+        "REDIS_URL": env.get("REDIS_URL"),
+        "TIMEZONE": env.get("TIMEZONE", "Asia/Ho_Chi_Minh"),
+        "OFFICE_HOURS": env.get("OFFICE_HOURS", "07:30-11:30,13:30-17:00"),
+        "EXTRA_DAYS_OFF": env.get("EXTRA_DAYS_OFF", ""),
+        "MAKEUP_WORKDAYS": env.get("MAKEUP_WORKDAYS", ""),
+        "DEFAULT_LANGUAGE": env.get("DEFAULT_LANGUAGE", "vi"),
+        "PHONE_REGION": env.get("PHONE_REGION", "VN"),
+        "SCHEDULER_ENABLED": _bool(env.get("SCHEDULER_ENABLED"), environment == "development"),
+        "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(80 * 1024 * 1024))),
+        "API_TITLE": "reports_app",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "JSON_SORT_KEYS": False,
+    }
+
+
+def check_production(config: dict[str, Any]) -> None:
+    """Refuse to serve production with a default or missing secret."""
+    if config.get("APP_ENV") != "production":
+        return
+    for key in ("JWT_SECRET_KEY", "SECRET_KEY"):
+        value = config.get(key)
+        if not value or value == DEV_SECRET or len(str(value)) < 32:
+            raise ConfigError(
+                f"{key} must be set to a random value of at least 32 characters in production "
+                f"(APP_ENV=production); refusing to start with a default or missing secret."
+            )

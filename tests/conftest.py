@@ -1,0 +1,145 @@
+"""Fixtures: an app whose schema is built by the migrations, a clean database per test,
+and factories for accounts and reference data."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import downgrade, upgrade
+
+from reports_app import create_app
+from reports_app.extensions import db
+from tests import factories
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("SHARED_DIR", REPO.parent / "shared"))
+
+
+def _database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """The app on a database migrated from empty to head."""
+    from reports_app.config import database_url
+
+    instance = tmp_path_factory.mktemp("instance")
+    app = create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url(_database_url(tmp_path_factory)),
+        "MEDIA_ROOT": str(instance / "media"),
+        "SCHEDULER_ENABLED": False,
+        "PASSWORD_TIME_COST": 1,
+        "PASSWORD_MEMORY_KIB": 1024,
+        "JWT_SECRET_KEY": "test-secret-key-that-is-long-enough-000000000",
+    })
+    from reports_app.auth.passwords import configure_hasher
+
+    configure_hasher(1, 1024)
+    with app.app_context():
+        _reset_schema()
+        upgrade()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _reset_schema() -> None:
+    """Start from an empty database, whatever an earlier run left behind."""
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+    else:
+        db.drop_all()
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+
+
+def truncate_all() -> None:
+    """Empty every table (not the migration version), fast on both databases."""
+    db.session.remove()
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    with db.engine.begin() as conn:
+        if db.engine.dialect.name == "postgresql":
+            conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                conn.execute(sa.text(f"DELETE FROM {name}"))  # noqa: S608 - our own table names
+
+
+@pytest.fixture(autouse=True)
+def _clean_db(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test that uses the app starts and ends on empty tables."""
+    if "app" not in request.fixturenames:
+        yield
+        return
+    app: Flask = request.getfixturevalue("app")
+    with app.app_context():
+        yield
+        truncate_all()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def is_postgres(app: Flask) -> bool:
+    return db.engine.dialect.name == "postgresql"
+
+
+@pytest.fixture
+def migrated_down_and_up(app: Flask) -> Callable[[], None]:
+    """Downgrade to empty and back to head (restores the session's schema afterwards)."""
+    def run() -> None:
+        db.session.remove()
+        downgrade(revision="base")
+        upgrade()
+
+    return run
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Callable[..., Any]:
+    return factories.make_user
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> Callable[..., dict[str, str]]:
+    """Headers carrying an access token for an account made by the factory."""
+    return lambda user: factories.auth_headers(user)
+
+
+@pytest.fixture
+def refdata(app: Flask) -> factories.RefData:
+    """A small province: one ward, two agencies, two categories, a routing rule, policies."""
+    return factories.make_refdata()
+
+
+@pytest.fixture
+def demo(app: Flask) -> None:
+    """The full demo province."""
+    from reports_app.demo.loader import load_demo
+
+    load_demo()
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.fail(f"shared/ folder not found at {SHARED}; set SHARED_DIR")
+    return SHARED

@@ -1,0 +1,1 @@
+"""The case workflow as code that knows nothing of HTTP."""
