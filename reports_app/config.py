@@ -58,6 +58,7 @@ def load_config(instance_path: str, env: os._Environ[str] | dict[str, str] | Non
         "OFFICE_HOURS": env.get("OFFICE_HOURS", "07:30-11:30,13:30-17:00"),
         "EXTRA_DAYS_OFF": env.get("EXTRA_DAYS_OFF", ""),
         "MAKEUP_WORKDAYS": env.get("MAKEUP_WORKDAYS", ""),
+        "FEEDBACK_WINDOW_DAYS": int(env.get("FEEDBACK_WINDOW_DAYS", "7")),
         "DEFAULT_LANGUAGE": env.get("DEFAULT_LANGUAGE", "vi"),
         "PHONE_REGION": env.get("PHONE_REGION", "VN"),
         "SCHEDULER_ENABLED": _bool(env.get("SCHEDULER_ENABLED"), environment == "development"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask_jwt_extended import create_access_token
@@ -18,7 +19,7 @@ from reports_app.admin.service import (
 )
 from reports_app.auth.service import create_user
 from reports_app.extensions import db
-from reports_app.models import Agency, Area, Category, User
+from reports_app.models import Agency, Area, Case, Category, User
 from workflows.roles import Role
 
 PASSWORD = "correct horse battery"  # noqa: S105 - test accounts only
@@ -108,3 +109,32 @@ def make_refdata() -> RefData:
                               "triage": "PT4H", "accept": "P1D", "resolve": "P5D"})
     db.session.commit()
     return RefData(province, ward, ward_agency, department, roads, other)
+
+
+def make_case(refdata: RefData, reporter: User | None = None, *, category: Category | None = None,
+              now: datetime | None = None, routed: bool = True, **kwargs: Any) -> Case:
+    """A case submitted through the workflow (routed to the department when `routed`)."""
+    from reports_app.workflow_context import workflow_context
+    from workflows.operations import Actor, NewReport, submit_report
+
+    reporter = reporter or make_user(Role.CITIZEN)
+    category = category or refdata.roads
+    report = NewReport(category=category, description=kwargs.pop("description", "Ổ gà lớn"),
+                       lat=12.62, lon=108.02, area_id=refdata.ward.id, **kwargs)
+    case = submit_report(db.session, report, Actor(reporter), workflow_context(now),
+                         reporter=reporter,
+                         routed_agency_id=refdata.department.id if routed else None)
+    db.session.commit()
+    return case
+
+
+def act(case: Case, action: str, user: User | None, now: datetime | None = None,
+        **fields: Any) -> Case:
+    """Perform a workflow action as `user` (None: the system) and commit."""
+    from reports_app.workflow_context import workflow_context
+    from workflows.operations import Actor, perform_action
+
+    actor = Actor(user) if user is not None else Actor.system()
+    perform_action(db.session, case, action, actor, fields, workflow_context(now))
+    db.session.commit()
+    return case

@@ -1,6 +1,33 @@
 """All models, imported together so Alembic and the mappers see every table."""
 
 from reports_app.models.accounts import RevokedToken, User
+from reports_app.models.cases import (
+    Case,
+    CaseClock,
+    CaseEvent,
+    CaseFollower,
+    CasePhoto,
+    Feedback,
+    SlaEvent,
+)
+from reports_app.models.delivery import IdempotencyKey, OutboxMessage
 from reports_app.models.reference import Agency, Area, Category, RoutingRule, SlaPolicy
 
-__all__ = ["Agency", "Area", "Category", "RevokedToken", "RoutingRule", "SlaPolicy", "User"]
+__all__ = [
+    "Agency",
+    "Area",
+    "Case",
+    "CaseClock",
+    "CaseEvent",
+    "CaseFollower",
+    "CasePhoto",
+    "Category",
+    "Feedback",
+    "IdempotencyKey",
+    "OutboxMessage",
+    "RevokedToken",
+    "RoutingRule",
+    "SlaEvent",
+    "SlaPolicy",
+    "User",
+]
