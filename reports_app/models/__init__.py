@@ -11,10 +11,13 @@ from reports_app.models.cases import (
     SlaEvent,
 )
 from reports_app.models.delivery import IdempotencyKey, OutboxMessage
+from reports_app.models.records import ApiKey, AuditEntry, MonthlySummary
 from reports_app.models.reference import Agency, Area, Category, RoutingRule, SlaPolicy
 
 __all__ = [
     "Agency",
+    "ApiKey",
+    "AuditEntry",
     "Area",
     "Case",
     "CaseClock",
@@ -24,6 +27,7 @@ __all__ = [
     "Category",
     "Feedback",
     "IdempotencyKey",
+    "MonthlySummary",
     "OutboxMessage",
     "RevokedToken",
     "RoutingRule",
