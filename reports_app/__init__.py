@@ -30,9 +30,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from reports_app.auth.tokens import init_jwt
     from reports_app.cli import register_cli
     from reports_app.errors import register_error_handlers
+    from reports_app.observability import configure_logging, init_request_hooks
     from reports_app.extensions import api, db, jwt, migrate
     from reports_app.routes import register_blueprints
 
+    configure_logging(app)
+    init_request_hooks(app)
     configure_hasher(app.config["PASSWORD_TIME_COST"], app.config["PASSWORD_MEMORY_KIB"])
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)

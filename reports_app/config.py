@@ -59,6 +59,8 @@ def load_config(instance_path: str, env: os._Environ[str] | dict[str, str] | Non
         "EXTRA_DAYS_OFF": env.get("EXTRA_DAYS_OFF", ""),
         "MAKEUP_WORKDAYS": env.get("MAKEUP_WORKDAYS", ""),
         "FEEDBACK_WINDOW_DAYS": int(env.get("FEEDBACK_WINDOW_DAYS", "7")),
+        "LOG_FORMAT": env.get("LOG_FORMAT", ""),
+        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         "DEFAULT_LANGUAGE": env.get("DEFAULT_LANGUAGE", "vi"),
         "PHONE_REGION": env.get("PHONE_REGION", "VN"),
         "SCHEDULER_ENABLED": _bool(env.get("SCHEDULER_ENABLED"), environment == "development"),

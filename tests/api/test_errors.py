@@ -77,3 +77,38 @@ def test_health_and_readiness(client):
     ready = client.get("/readyz")
     assert ready.status_code == 200
     assert ready.get_json()["database"] == "ok"
+
+
+def test_every_response_carries_a_request_id_and_security_headers(client):
+    """Logs and support calls can be matched to a request; browsers get safe defaults."""
+    response = client.get("/api/v1/categories")
+    assert len(response.headers["X-Request-ID"]) == 32
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_a_sane_incoming_request_id_is_kept(client):
+    """A proxy's X-Request-ID travels through; a hostile one is replaced."""
+    kept = client.get("/healthz", headers={"X-Request-ID": "abc-123"})
+    assert kept.headers["X-Request-ID"] == "abc-123"
+    replaced = client.get("/healthz", headers={"X-Request-ID": "<script>"})
+    assert replaced.headers["X-Request-ID"] != "<script>"
+
+
+def test_json_log_lines_carry_the_request_id(app):
+    """In production logs are one JSON object per line with the request id."""
+    import json
+    import logging
+
+    from reports_app.observability import JsonFormatter
+
+    formatter = JsonFormatter()
+    with app.test_request_context("/api/v1/x"):
+        from flask import g
+
+        g.request_id = "rid-1"
+        line = formatter.format(logging.LogRecord("t", logging.INFO, __file__, 1, "hello %s",
+                                                  ("world",), None))
+    entry = json.loads(line)
+    assert entry["request_id"] == "rid-1"
+    assert entry["message"] == "hello world"
