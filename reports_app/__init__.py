@@ -30,8 +30,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from reports_app.auth.tokens import init_jwt
     from reports_app.cli import register_cli
     from reports_app.errors import register_error_handlers
-    from reports_app.observability import configure_logging, init_request_hooks
     from reports_app.extensions import api, db, jwt, migrate
+    from reports_app.observability import configure_logging, init_request_hooks
     from reports_app.routes import register_blueprints
 
     configure_logging(app)
