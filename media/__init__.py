@@ -1,0 +1,49 @@
+"""Citizen photos: check and reduce uploads, read their EXIF, and store them by content hash.
+
+Imports neither Flask nor the application: the web side maps `MediaError.code` to HTTP statuses.
+"""
+
+from media.derive import Derivative
+from media.errors import (
+    BrokenImage,
+    FileTooLarge,
+    ImageTooLarge,
+    MediaError,
+    MissingFile,
+    TooManyPhotos,
+    UnsupportedImage,
+)
+from media.exif import PhotoMetadata, read_metadata
+from media.keys import is_private, photo_keys
+from media.local_storage import LocalStorage
+from media.persist import delete_keys, store_processed
+from media.pipeline import Limits, ProcessedPhoto, check_photo_count, process_photo
+from media.s3_storage import S3Storage
+from media.sniff import detect_format
+from media.storage import Storage, storage_from_config
+
+__all__ = [
+    "BrokenImage",
+    "Derivative",
+    "FileTooLarge",
+    "ImageTooLarge",
+    "Limits",
+    "LocalStorage",
+    "MediaError",
+    "MissingFile",
+    "PhotoMetadata",
+    "ProcessedPhoto",
+    "S3Storage",
+    "Storage",
+    "TooManyPhotos",
+    "UnsupportedImage",
+    "check_photo_count",
+    "delete_keys",
+    "detect_format",
+    "is_private",
+    "photo_keys",
+    "process_photo",
+    "read_metadata",
+    "store_processed",
+    "storage_from_config",
+]

@@ -1,0 +1,47 @@
+"""Object keys: named by the original's content hash, so the same bytes always get the same keys.
+
+The kind is the first path segment. `original/` holds the citizen's untouched file with its EXIF
+and GPS: it is private, and whoever serves media must never expose that prefix publicly.
+`display/` and `thumb/` hold metadata-free JPEGs that may be public.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from media.sniff import EXTENSIONS
+
+if TYPE_CHECKING:
+    from media.pipeline import ProcessedPhoto
+
+ORIGINAL = "original"
+DISPLAY = "display"
+THUMBNAIL = "thumbnail"
+PRIVATE_PREFIXES = ("original/",)
+"""Keys under these prefixes hold personal data (GPS, camera) and are never served publicly."""
+MAX_KEY_LENGTH = 512
+
+_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(?:/[A-Za-z0-9][A-Za-z0-9._-]*)*")
+
+
+def photo_keys(processed: ProcessedPhoto) -> dict[str, str]:
+    """The three keys of a processed photo, named by the hash of the original bytes."""
+    sha = processed.sha256
+    return {
+        ORIGINAL: f"original/{sha}.{EXTENSIONS[processed.format]}",
+        DISPLAY: f"display/{sha}.jpg",
+        THUMBNAIL: f"thumb/{sha}.jpg",
+    }
+
+
+def validate_key(key: str) -> str:
+    """Refuse keys that could leave the storage root: absolute, `..`, backslashes, odd characters."""
+    if not isinstance(key, str) or len(key) > MAX_KEY_LENGTH or not _KEY.fullmatch(key):
+        raise ValueError(f"invalid storage key: {key!r}")
+    return key
+
+
+def is_private(key: str) -> bool:
+    """True for keys that must never be served to the public."""
+    return key.startswith(PRIVATE_PREFIXES)

@@ -1,0 +1,57 @@
+"""Write a processed photo's three objects all or nothing, and delete them again."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from media.derive import JPEG_CONTENT_TYPE
+from media.keys import DISPLAY, ORIGINAL, THUMBNAIL, photo_keys
+from media.pipeline import ProcessedPhoto
+from media.storage import Storage
+
+
+def store_processed(storage: Storage, processed: ProcessedPhoto) -> dict[str, str]:
+    """Store original, display and thumbnail; if one write fails, remove what this call wrote."""
+    # Keys are content hashes, so an object already present (the same photo sent before) is
+    # neither rewritten nor removed on failure: another report may be using it.
+    keys = photo_keys(processed)
+    contents = {
+        ORIGINAL: (processed.original, processed.content_type),
+        DISPLAY: (processed.display.data, JPEG_CONTENT_TYPE),
+        THUMBNAIL: (processed.thumbnail.data, JPEG_CONTENT_TYPE),
+    }
+    written: list[str] = []
+    try:
+        for kind, (data, content_type) in contents.items():
+            key = keys[kind]
+            if storage.exists(key):
+                continue
+            written.append(key)
+            storage.put(key, data, content_type)
+    except BaseException:
+        _remove_quietly(storage, written)
+        raise
+    return keys
+
+
+def delete_keys(storage: Storage, keys: Mapping[str, str] | Iterable[str]) -> None:
+    """Delete every key (a store_processed result or any iterable); the first failure is re-raised."""
+    # The caller must know that no other record still refers to these content-hash keys.
+    values = list(keys.values()) if isinstance(keys, Mapping) else list(keys)
+    failure: Exception | None = None
+    for key in values:
+        try:
+            storage.delete(key)
+        except Exception as exc:
+            failure = failure or exc
+    if failure is not None:
+        raise failure
+
+
+def _remove_quietly(storage: Storage, keys: Iterable[str]) -> None:
+    """Best-effort cleanup after a failed write; the original error is what the caller sees."""
+    for key in keys:
+        try:
+            storage.delete(key)
+        except Exception:  # noqa: S112 - keep cleaning; the write failure is re-raised
+            continue
