@@ -32,7 +32,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from reports_app.errors import register_error_handlers
     from reports_app.extensions import api, db, jwt, migrate
     from reports_app.observability import configure_logging, init_request_hooks
+    from reports_app.ratelimits import limiter
     from reports_app.routes import register_blueprints
+    from reports_app.scheduler import init_scheduler
 
     configure_logging(app)
     init_request_hooks(app)
@@ -40,6 +42,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
     jwt.init_app(app)
+    limiter.init_app(app)
+    if app.config["PROXY_FIX_X_FOR"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"],  # type: ignore[method-assign]
+                                x_proto=1)
     init_jwt(jwt)
     api.init_app(app, spec_kwargs={
         "info": {"description": "Citizen field reports (phản ánh hiện trường) API"},
@@ -49,4 +57,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_blueprints(app, api)
     register_error_handlers(app)
     register_cli(app)
+    init_scheduler(app)
     return app

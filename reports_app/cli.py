@@ -56,5 +56,11 @@ def demo_command() -> None:
 
 def register_cli(app: Flask) -> None:
     """Attach the commands to `flask`."""
+    from reports_app.cases.cli import docs_cli
+    from reports_app.stats.cli import simulate_command, stats_cli
+
     app.cli.add_command(users_cli)
+    app.cli.add_command(stats_cli)
+    app.cli.add_command(simulate_command)
     app.cli.add_command(demo_command)
+    app.cli.add_command(docs_cli)

@@ -109,6 +109,7 @@ def _handle_domain_error(exc: Exception) -> tuple[dict[str, Any], int]:
         if isinstance(exc, exc_type):
             code = getattr(exc, "code", None)
             status = statuses if isinstance(statuses, int) else statuses.get(code, 422)
+            status = getattr(exc, "status_hint", None) or status  # GuardFailed says its own
             code = code or DEFAULT_ERRORS.get(status, "error")
             extra = getattr(exc, "details", None) or {}
             return error_payload(status, HTTP_STATUS_CODES.get(status, "Error"), code,
@@ -126,5 +127,19 @@ def register_error_handlers(app: Flask) -> None:
     register_domain_error(AccountError, {"account_exists": 409, "invalid_credentials": 401,
                                          "account_inactive": 403, "validation_error": 422})
     register_domain_error(ReferenceError, {"duplicate_code": 409, "duplicate_rule": 409})
+    from workflows.machine import InvalidTransition, MissingFields, NotPermitted, UnknownAction
+    from workflows.operations import GuardFailed, InvalidInput, StaleVersion
+
+    register_domain_error(UnknownAction, 404)
+    register_domain_error(InvalidTransition, 409)
+    register_domain_error(NotPermitted, 403)
+    register_domain_error(MissingFields, 422)
+    register_domain_error(InvalidInput, 422)
+    register_domain_error(StaleVersion, 409)
+    register_domain_error(GuardFailed, 409)  # the default; each guard gives its status_hint
+    from workflows.feedback import FeedbackRefused
+
+    register_domain_error(FeedbackRefused, {"not_reporter": 403, "already_rated": 409,
+                                            "not_resolved": 409})
     for exc_type, _status in _DOMAIN_ERRORS:
         app.register_error_handler(exc_type, _handle_domain_error)

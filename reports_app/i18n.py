@@ -29,8 +29,27 @@ MESSAGES: dict[str, dict[str, str]] = {
                             "en": "Wrong username or password."},
     "account_exists": {"vi": "Tài khoản đã tồn tại.", "en": "An account with this phone or e-mail exists."},
     "account_inactive": {"vi": "Tài khoản đã bị khoá.", "en": "This account is deactivated."},
+    "account_locked": {"vi": "Đăng nhập sai quá nhiều lần, vui lòng thử lại sau.",
+                       "en": "Too many failed sign-ins; try again later."},
     "duplicate_code": {"vi": "Mã đã được dùng.", "en": "This code is already in use."},
     "in_use": {"vi": "Đang được sử dụng.", "en": "Still referenced by other records."},
+    "already_acknowledged": {"vi": "Cảnh báo quá hạn này đã được ghi nhận.",
+                             "en": "This warning or breach was already acknowledged."},
+    "outside_service_area": {"vi": "Vị trí nằm ngoài địa bàn tiếp nhận phản ánh.",
+                             "en": "The location is outside the service area."},
+    "location_required": {"vi": "Cần vị trí: bật định vị hoặc gửi ảnh có toạ độ GPS.",
+                          "en": "A location is needed: send lat/lon or a photo with GPS."},
+    "file_too_large": {"vi": "Tệp ảnh quá lớn.", "en": "The photo file is too large."},
+    "image_too_large": {"vi": "Ảnh có quá nhiều điểm ảnh.", "en": "The photo has too many pixels."},
+    "broken_image": {"vi": "Ảnh bị hỏng, không đọc được.",
+                     "en": "The photo is damaged and cannot be read."},
+    "too_many_photos": {"vi": "Quá nhiều ảnh cho một phản ánh.",
+                        "en": "Too many photos for one report."},
+    "idempotency_key_reused": {"vi": "Idempotency-Key đã được dùng cho một yêu cầu khác.",
+                               "en": "This Idempotency-Key was used for a different request."},
+    "request_in_progress": {"vi": "Yêu cầu với Idempotency-Key này đang được xử lý; thử lại sau.",
+                            "en": "A request with this Idempotency-Key is still running; "
+                                  "retry shortly."},
 }
 
 

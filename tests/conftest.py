@@ -43,6 +43,14 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
         "PASSWORD_TIME_COST": 1,
         "PASSWORD_MEMORY_KIB": 1024,
         "JWT_SECRET_KEY": "test-secret-key-that-is-long-enough-000000000",
+        # Limits stay on (they are code under test) but high; limit tests lower them.
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "LOGIN_RATE_LIMIT": "10000/minute",
+        "LOGIN_ACCOUNT_RATE_LIMIT": "10000/minute",
+        "REGISTER_RATE_LIMIT": "10000/minute",
+        "REPORT_RATE_LIMIT": "10000/minute",
+        "REPORT_ADDRESS_RATE_LIMIT": "10000/minute",
+        "LOGIN_LOCKOUT_ATTEMPTS": 1000,
     })
     from reports_app.auth.passwords import configure_hasher
 
@@ -87,9 +95,12 @@ def _clean_db(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
         return
     app: Flask = request.getfixturevalue("app")
+    from reports_app.ratelimits import limiter
+
     with app.app_context():
         yield
         truncate_all()
+        limiter.reset()
 
 
 @pytest.fixture

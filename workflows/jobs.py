@@ -34,5 +34,26 @@ class Job:
 
 def declared_jobs() -> list[Job]:
     """Every periodic job of the system, in the order they are registered."""
-    jobs: list[Job] = []
+    from workflows.sweeper import sweep_deadlines
+
+    jobs: list[Job] = [
+        Job("sweep_deadlines", sweep_deadlines, "interval", {"seconds": 60},
+            "Record SLA warnings and breaches once each and escalate them through the outbox."),
+    ]
+    from workflows.dispatch import dispatch_outbox
+
+    jobs.append(Job("dispatch_outbox", dispatch_outbox, "interval", {"seconds": 30},
+                    "Deliver queued notifications through the configured channels, with retries."))
+    from workflows.feedback import close_unrated
+    from workflows.monthly import build_monthly_summary
+
+    jobs.append(Job("close_unrated", close_unrated, "interval", {"minutes": 10},
+                    "Close resolved cases whose feedback window passed without a rating."))
+    jobs.append(Job("build_monthly_summary", build_monthly_summary, "cron",
+                    {"day": 1, "hour": 0, "minute": 30},
+                    "Keep the summary of the month that just ended (never overwritten)."))
+    from workflows.housekeeping import purge_idempotency_keys
+
+    jobs.append(Job("purge_idempotency_keys", purge_idempotency_keys, "interval", {"hours": 1},
+                    "Delete submission retry keys past their expiry."))
     return jobs

@@ -54,6 +54,7 @@ class Action(StrEnum):
     TRANSFER = "transfer"
     REQUEST_INFO = "request_info"
     PROVIDE_INFO = "provide_info"
+    RESUME = "resume"
     RESOLVE = "resolve"
     REOPEN = "reopen"
     CLOSE = "close"
@@ -435,6 +436,20 @@ TRANSITIONS: tuple[Transition, ...] = (
         optional=(_F.PHOTOS,),
         public=True,
         notify=(_R.AGENCY,),
+    ),
+    _row(
+        # DESIGN has no way out of need_info but the citizen's answer; an anonymous or silent
+        # reporter would freeze the case. The agency resumes on its own (answer by phone, or
+        # enough found on site) and then resolves or hands the case back as usual.
+        Action.RESUME, (_S.NEED_INFO,),
+        (Outcome(_S.IN_PROGRESS, (_C.RESUME,)),),
+        (_P.AGENCY_STAFF,),
+        ("Tiếp tục xử lý", "Resume"),
+        ("Đơn vị tiếp tục xử lý khi không chờ được trả lời; tiếp tục tính thời hạn.",
+         "The agency resumes work without the reporter's answer; the clock resumes."),
+        required=(_F.NOTE,),
+        public=True,
+        notify=_CITIZENS,
     ),
     _row(
         Action.RESOLVE, (_S.IN_PROGRESS,),

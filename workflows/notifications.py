@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from reports_app.models import Case, CaseEvent, CaseFollower, OutboxMessage, User
-from workflows.machine import Recipient, Transition
+from workflows.machine import Action, Recipient, Transition
 from workflows.roles import Role
-from workflows.states import STATE_LABELS, CaseState
+from workflows.states import STATE_LABELS, CaseState, RejectReason
+
+LANGUAGES = ("vi", "en")
+BODY_NOTE_LIMIT = 500
+"""Longer notes are cut in a notification: the app opens the case for the whole text."""
+
+REJECT_REASON_LABELS: dict[RejectReason, dict[str, str]] = {
+    RejectReason.SPAM: {"vi": "Tin rác", "en": "Spam"},
+    RejectReason.ABUSIVE: {"vi": "Nội dung không phù hợp", "en": "Abusive content"},
+    RejectReason.OUT_OF_SCOPE: {"vi": "Không thuộc phạm vi tiếp nhận",
+                                "en": "Outside what this service handles"},
+    RejectReason.OUT_OF_JURISDICTION: {"vi": "Không thuộc thẩm quyền của tỉnh",
+                                       "en": "Outside the province's jurisdiction"},
+    RejectReason.DUPLICATE: {"vi": "Trùng với phản ánh đã có", "en": "Duplicate of another report"},
+    RejectReason.NOT_ENOUGH_INFORMATION: {"vi": "Không đủ thông tin để xử lý",
+                                          "en": "Not enough information to act on"},
+}
+"""Reject reason codes as the citizen reads them."""
+
+DECISION_LABELS: dict[str, dict[str, str]] = {
+    "grant": {"vi": "Đồng ý gia hạn", "en": "Extension granted"},
+    "refuse": {"vi": "Không đồng ý gia hạn", "en": "Extension refused"},
+}
 
 TITLES: dict[str, dict[str, str]] = {
     "status_changed": {"vi": "Phản ánh {code}: {state}", "en": "Report {code}: {state}"},
@@ -26,6 +48,10 @@ TITLES: dict[str, dict[str, str]] = {
                     "en": "Case {code} is close to its {step} deadline"},
     "sla_breach": {"vi": "Hồ sơ {code} đã quá hạn ({step})",
                    "en": "Case {code} missed its {step} deadline"},
+    "sla_warning_digest": {"vi": "{count} hồ sơ sắp quá hạn", "en": "{count} cases are close to "
+                                                                   "their deadline"},
+    "sla_breach_digest": {"vi": "{count} hồ sơ đã quá hạn", "en": "{count} cases missed their "
+                                                                "deadline"},
 }
 
 
@@ -35,13 +61,60 @@ def render(topic: str, language: str, **values: Any) -> str:
     return texts.get(language, texts["vi"]).format(**values)
 
 
+def reason_label(reason: str | None, language: str) -> str | None:
+    """A reject reason code in words; free-text reasons come back unchanged."""
+    if reason is None:
+        return None
+    try:
+        labels = REJECT_REASON_LABELS[RejectReason(reason)]
+    except ValueError:
+        return reason
+    return labels.get(language, labels["vi"])
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= BODY_NOTE_LIMIT else text[:BODY_NOTE_LIMIT - 1] + "…"
+
+
+def event_body(case: Case, transition: Transition, event: CaseEvent,
+               *, for_agency: bool = False) -> dict[str, str]:
+    """The message text of an action in both languages: what was done, why, and the note.
+
+    Never names the reporter: agency staff receive these too (DESIGN.md, Privacy).
+    """
+    bodies: dict[str, str] = {}
+    for language in LANGUAGES:
+        lines = [getattr(transition.label, language)]
+        if transition.action is Action.REJECT:
+            lines.append(reason_label(event.reason, language) or "")
+        elif transition.action is Action.EXTEND:
+            decision = DECISION_LABELS.get(str((event.data or {}).get("decision")))
+            if decision:
+                lines.append(decision.get(language, decision["vi"]))
+        elif event.reason:
+            lines.append(_cut(event.reason))
+        if event.note:
+            lines.append(_cut(event.note))
+        if for_agency and case.category is not None:
+            name = case.category.name_en if language == "en" else case.category.name_vi
+            lines.append(f"{name}: {case.address}" if case.address else name)
+        bodies[language] = "\n".join(line for line in lines if line)
+    return bodies
+
+
 def enqueue(session: Session, *, dedupe_key: str, topic: str, case: Case | None,
             user: User | None = None, agency_id: int | None = None,
-            values: dict[str, Any] | None = None, data: dict[str, Any] | None = None) -> None:
-    """Add one message unless the same effect was already queued (dedupe_key is unique)."""
+            values: dict[str, Any] | None = None, data: dict[str, Any] | None = None,
+            body: Mapping[str, str] | None = None) -> None:
+    """Add one message unless the same effect was already queued (dedupe_key is unique).
+
+    `body` holds the text per language; the recipient's language is picked here.
+    """
     if session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)):
         return
     language = user.language if user is not None else "vi"
+    if language not in LANGUAGES:
+        language = "vi"
     values = dict(values or {})
     if case is not None:
         values.setdefault("code", case.tracking_code)
@@ -51,6 +124,8 @@ def enqueue(session: Session, *, dedupe_key: str, topic: str, case: Case | None,
                "case_id": case.id if case else None,
                "tracking_code": case.tracking_code if case else None,
                "state": str(case.state) if case else None, **(data or {})}
+    if body:
+        payload["body"] = body.get(language) or body.get("vi") or ""
     session.add(OutboxMessage(
         dedupe_key=dedupe_key, topic=topic, case_id=case.id if case else None,
         recipient_user_id=user.id if user else None, recipient_agency_id=agency_id,
@@ -86,21 +161,25 @@ def queue_for_action(session: Session, case: Case, transition: Transition, event
     """Queue what the table says this action tells whom, in each recipient's language."""
     key = f"event:{event.id}"
     recipients: Iterable[Recipient] = transition.notify
+    data = {"action": transition.action.value, "event_id": event.id}
     if Recipient.REPORTER in recipients or Recipient.FOLLOWERS in recipients:
         citizens = citizens_of(session, case)
         if Recipient.FOLLOWERS not in recipients and case.reporter is not None:
             citizens = [u for u in citizens if u.id == case.reporter_id]
         if event.is_public and state_changed:
+            body = event_body(case, transition, event)
             for user in citizens:
                 enqueue(session, dedupe_key=f"{key}:user:{user.id}", topic="status_changed",
-                        case=case, user=user)
+                        case=case, user=user, data=data, body=body)
     if Recipient.AGENCY in recipients and case.agency_id is not None:
         topic = "case_assigned" if str(case.state) == CaseState.ASSIGNED and state_changed \
             else "case_updated"
+        body = event_body(case, transition, event, for_agency=True)
         for user in agency_staff(session, case.agency_id):
             enqueue(session, dedupe_key=f"{key}:user:{user.id}", topic=topic, case=case,
-                    user=user, agency_id=case.agency_id)
+                    user=user, agency_id=case.agency_id, data=data, body=body)
     if Recipient.SUPERVISORS in recipients:
+        body = event_body(case, transition, event, for_agency=True)
         for user in supervisors(session):
             enqueue(session, dedupe_key=f"{key}:user:{user.id}", topic="supervisor_attention",
-                    case=case, user=user)
+                    case=case, user=user, data=data, body=body)

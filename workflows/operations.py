@@ -33,6 +33,7 @@ from workflows.photos import StoredPhoto, attach_photos
 from workflows.roles import Role
 from workflows.sla import apply_clock_effects
 from workflows.states import CaseState, Priority, RejectReason
+from workflows.stats import working_minutes
 from workflows.text import fold
 from workflows.tracking import tracking_code
 
@@ -259,20 +260,26 @@ def perform_action(session: Session, case: Case, action: Action | str, actor: Ac
     from_state = CaseState(case.state)
     outcome = machine.outcome_for(transition, fields)
     to_state = outcome.target or from_state
-    _apply_effects(session, case, transition.action, fields, ctx)
-    case.state = to_state
-    case.updated_at = ctx.now
-    event = _record(session, case, transition, actor, party, from_state, to_state, fields, ctx)
-    if photos:
-        kind = {Action.RESOLVE: "after", Action.PROVIDE_INFO: "info"}.get(transition.action,
-                                                                           "extra")
-        attach_photos(session, case, event, photos, kind)
-    new_deadline = fields.get(FieldName.DUE_AT) or case.pending_extension_due_at
-    apply_clock_effects(session, case, outcome.clock_effects, ctx.calendar, ctx.now,
-                        new_deadline=new_deadline)
-    if transition.action is Action.EXTEND:
-        case.pending_extension_due_at = None
+    extra: dict[str, Any] = {}
+    if transition.action in (Action.ASSIGN, Action.TRANSFER):
+        # The routing decision on the timeline says where the case came from, too.
+        extra["from_agency_id"] = case.agency_id
     try:
+        # Any flush below may be the one that finds the row changed (version_id_col).
+        _apply_effects(session, case, transition.action, fields, ctx)
+        case.state = to_state
+        case.updated_at = ctx.now
+        event = _record(session, case, transition, actor, party, from_state, to_state, fields,
+                        ctx, extra=extra)
+        if photos:
+            kind = {Action.RESOLVE: "after", Action.PROVIDE_INFO: "info"}.get(
+                transition.action, "extra")
+            attach_photos(session, case, event, photos, kind)
+        new_deadline = fields.get(FieldName.DUE_AT) or case.pending_extension_due_at
+        apply_clock_effects(session, case, outcome.clock_effects, ctx.calendar, ctx.now,
+                            new_deadline=new_deadline)
+        if transition.action is Action.EXTEND:
+            case.pending_extension_due_at = None
         session.flush()
     except StaleDataError:
         session.rollback()
@@ -298,8 +305,11 @@ def _apply_effects(session: Session, case: Case, action: Action, fields: Mapping
         case.resolved_at = now
         case.resolution_round += 1
         case.public_reply = fields.get(FieldName.NOTE)
+        case.resolve_working_minutes = working_minutes(ctx.calendar, case.submitted_at, now)
     elif action is Action.REOPEN:
         case.closed_at = None
+        if fields.get(FieldName.RATING):
+            case.latest_rating = str(fields[FieldName.RATING])
     elif action is Action.CLOSE:
         case.closed_at = now
         if fields.get(FieldName.RATING):
@@ -338,14 +348,17 @@ def _merge_into(session: Session, duplicate: Case, target_id: int, ctx: Workflow
                     topic="merged", case=duplicate, user=user,
                     values={"target": target.tracking_code},
                     data={"merged_into": target.id,
-                          "merged_into_tracking_code": target.tracking_code})
+                          "merged_into_tracking_code": target.tracking_code},
+                    body={"vi": f"Bạn sẽ nhận thông báo về hồ sơ {target.tracking_code}.",
+                          "en": f"You will hear about case {target.tracking_code} from now on."})
 
 
 def _record(session: Session, case: Case, transition: Transition, actor: Actor, party: Party,
             from_state: CaseState | None, to_state: CaseState, fields: Mapping[str, Any],
-            ctx: WorkflowContext) -> CaseEvent:
+            ctx: WorkflowContext, *, extra: Mapping[str, Any] | None = None) -> CaseEvent:
     data = {k: _jsonable(v) for k, v in fields.items()
             if k not in (FieldName.NOTE, FieldName.PHOTOS)}
+    data.update({k: _jsonable(v) for k, v in (extra or {}).items() if v is not None})
     reason = fields.get(FieldName.REASON)
     event = CaseEvent(case_id=case.id, action=transition.action.value, actor_id=actor.id,
                       party=party.value, from_state=from_state.value if from_state else None,

@@ -25,11 +25,18 @@ from reports_app.auth.schemas import (
     TokensSchema,
     UserSchema,
 )
-from reports_app.auth.service import authenticate, create_user
+from reports_app.auth.service import AccountError, authenticate, create_user
 from reports_app.auth.tokens import issue_tokens, revoke_token
 from reports_app.errors import abort
 from reports_app.extensions import db
 from reports_app.permissions import BEARER, require_roles
+from reports_app.ratelimits import (
+    check_login_lockout,
+    limit_from_config,
+    limiter,
+    login_username_key,
+    record_login_failure,
+)
 from workflows.roles import Role
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Accounts and tokens")
@@ -37,6 +44,9 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Accounts an
 
 @blp.route("/auth/register")
 class Register(MethodView):
+    decorators = [limiter.limit(lambda: limit_from_config("REGISTER_RATE_LIMIT"),
+                                methods=["POST"])]
+
     @blp.arguments(RegisterSchema)
     @blp.response(201, TokensSchema)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -48,11 +58,24 @@ class Register(MethodView):
 
 @blp.route("/auth/login")
 class Login(MethodView):
+    decorators = [
+        limiter.limit(lambda: limit_from_config("LOGIN_RATE_LIMIT"), methods=["POST"]),
+        limiter.limit(lambda: limit_from_config("LOGIN_ACCOUNT_RATE_LIMIT"), methods=["POST"],
+                      key_func=login_username_key),
+    ]
+
     @blp.arguments(LoginSchema)
     @blp.response(200, TokensSchema)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
-        """Sign in with a phone number or e-mail and a password."""
-        user = authenticate(data["username"], data["password"], current_app.config["PHONE_REGION"])
+        """Sign in with a phone number or e-mail and a password (locked after repeated failures)."""
+        check_login_lockout(data["username"])
+        try:
+            user = authenticate(data["username"], data["password"],
+                                current_app.config["PHONE_REGION"])
+        except AccountError as exc:
+            if exc.code == "invalid_credentials":
+                record_login_failure(data["username"])
+            raise
         return {**issue_tokens(user), "user": user}
 
 

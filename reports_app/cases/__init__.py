@@ -1,0 +1,1 @@
+"""Work queues, case files and workflow actions for the console."""

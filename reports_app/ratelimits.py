@@ -1,0 +1,67 @@
+"""Abuse limits: request rates per address and per account, and login lockout (flask-limiter)."""
+
+from __future__ import annotations
+
+import time
+
+from flask import current_app, request
+from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from limits import parse
+
+from reports_app.errors import abort
+
+
+def client_address() -> str:
+    """The caller's address (ProxyFix has already applied a trusted X-Forwarded-For)."""
+    return get_remote_address() or "unknown"
+
+
+def account_or_address() -> str:
+    """The signed-in account when there is one, else the address."""
+    try:
+        verify_jwt_in_request(optional=True)
+        identity = get_jwt_identity()
+    except Exception:  # noqa: BLE001 - a bad token is rejected by the view itself
+        identity = None
+    return f"user:{identity}" if identity else f"ip:{client_address()}"
+
+
+limiter = Limiter(key_func=client_address, headers_enabled=True, strategy="moving-window")
+
+
+def limit_from_config(name: str) -> str:
+    """The limit string for `name` from the config (e.g. LOGIN_RATE_LIMIT='10/minute')."""
+    return current_app.config[name]
+
+
+def _lockout_item():  # noqa: ANN202 - a limits RateLimitItem
+    attempts = current_app.config["LOGIN_LOCKOUT_ATTEMPTS"]
+    minutes = current_app.config["LOGIN_LOCKOUT_MINUTES"]
+    return parse(f"{attempts}/{minutes} minutes")
+
+
+def check_login_lockout(username: str) -> None:
+    """Refuse sign-in for an account name that failed too often recently (429 with Retry-After)."""
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return
+    item = _lockout_item()
+    key = f"login-fail:{username.strip().lower()}"
+    if not limiter.limiter.test(item, key):
+        reset, _remaining = limiter.limiter.get_window_stats(item, key)
+        retry = max(1, int(reset - time.time()))
+        abort(429, "account_locked", headers={"Retry-After": str(retry)})
+
+
+def record_login_failure(username: str) -> None:
+    """Count a failed sign-in towards the lockout."""
+    if current_app.config.get("RATELIMIT_ENABLED", True):
+        limiter.limiter.hit(_lockout_item(), f"login-fail:{username.strip().lower()}")
+
+
+def login_username_key() -> str:
+    """Rate-limit key for sign-in attempts against one account name."""
+    body = request.get_json(silent=True) or {}
+    username = body.get("username") if isinstance(body, dict) else None
+    return f"login:{str(username or '').strip().lower()}"

@@ -1,0 +1,1 @@
+"""Citizen reports: the mobile API, the public feed and the photo derivatives."""

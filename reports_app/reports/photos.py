@@ -1,0 +1,146 @@
+"""Uploaded files → checked, stored photos, for any endpoint that takes photos.
+
+The order keeps failures cheap and clean: count, then read (bounded), then process every photo in
+memory (no file written, no row touched), then write the files, then the database transaction.
+If the transaction fails, the files this request created are deleted again, except those that a
+committed photo row refers to: keys are content hashes, so another report may share them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, NoReturn
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import Session
+from werkzeug.datastructures import FileStorage
+
+from media import (
+    Limits,
+    MediaError,
+    ProcessedPhoto,
+    Storage,
+    check_photo_count,
+    photo_keys,
+    process_photo,
+    storage_from_config,
+    store_processed,
+)
+from reports_app.errors import abort
+from reports_app.i18n import message
+from reports_app.models import CasePhoto
+from workflows.intake import exif_capture_time
+from workflows.photos import StoredPhoto
+
+log = logging.getLogger(__name__)
+
+MEDIA_ERROR_STATUS: dict[str, int] = {
+    "unsupported_media_type": 415,
+    "file_too_large": 413,
+    # Small in bytes but huge in pixels (a decompression bomb): still "too large", and the
+    # client's remedy is the same as for too many bytes, so it shares 413.
+    "image_too_large": 413,
+    "broken_image": 422,
+    "too_many_photos": 422,
+}
+"""HTTP status for each media refusal code (media/ knows no HTTP)."""
+
+
+def photo_limits(config: Mapping[str, Any]) -> Limits:
+    """The upload limits from the app config."""
+    return Limits(max_bytes=int(config["MAX_PHOTO_BYTES"]),
+                  max_pixels=int(config["MAX_PHOTO_PIXELS"]),
+                  max_photos=int(config["MAX_PHOTOS"]))
+
+
+def app_storage() -> Storage:
+    """The configured photo storage, built once per app (an S3 client is costly to make)."""
+    storage = current_app.extensions.get("media_storage")
+    if storage is None:
+        storage = storage_from_config(current_app.config)
+        current_app.extensions["media_storage"] = storage
+    return storage
+
+
+def refuse(exc: MediaError, field: str, index: int | None = None) -> NoReturn:
+    """Answer a media refusal with its status, naming the form field and the file's position."""
+    detail = [exc.message]
+    errors: dict[str, Any] = {field: {str(index): detail} if index is not None else detail}
+    extra: dict[str, Any] = {"field": field}
+    if index is not None:
+        extra["index"] = index
+    if exc.limit is not None:
+        extra["limit"] = exc.limit
+    abort(MEDIA_ERROR_STATUS.get(exc.code, 422), exc.code, message(exc.code), errors=errors,
+          **extra)
+
+
+def check_count(files: Sequence[FileStorage], limits: Limits, field: str = "photos") -> None:
+    """Refuse too many files before reading any of them."""
+    try:
+        check_photo_count(len(files), limits)
+    except MediaError as exc:
+        refuse(exc, field)
+
+
+def read_uploads(files: Sequence[FileStorage], limits: Limits) -> list[bytes]:
+    """Each file's bytes, reading at most one byte past the limit (enough to refuse it)."""
+    return [f.stream.read(limits.max_bytes + 1) for f in files]
+
+
+def process_uploads(blobs: Sequence[bytes], limits: Limits,
+                    field: str = "photos") -> list[ProcessedPhoto]:
+    """Check and reduce every photo in memory; the first refusal names its index."""
+    processed = []
+    for index, blob in enumerate(blobs):
+        try:
+            processed.append(process_photo(blob, limits))
+        except MediaError as exc:
+            log.info("photo %s refused: %s", index, exc.code)
+            refuse(exc, field, index)
+    return processed
+
+
+class PhotoWriter:
+    """Writes processed photos and can take back exactly what this request added."""
+
+    def __init__(self, storage: Storage, tz: str) -> None:
+        """`tz` interprets EXIF capture times that carry no offset."""
+        self.storage = storage
+        self.tz = tz
+        self.created: dict[str, list[str]] = {}
+        """Keys this request wrote, by the photo's content hash."""
+
+    def store(self, processed: ProcessedPhoto, now: datetime) -> StoredPhoto:
+        """Write the three objects (absent ones only) and describe them for the workflow."""
+        keys = photo_keys(processed)
+        fresh = [key for key in keys.values() if not self.storage.exists(key)]
+        store_processed(self.storage, processed)
+        if fresh:
+            self.created.setdefault(processed.sha256, []).extend(fresh)
+        meta = processed.metadata
+        return StoredPhoto(
+            sha256=processed.sha256, content_type=processed.content_type,
+            width=processed.width, height=processed.height,
+            original_key=keys["original"], display_key=keys["display"],
+            thumb_key=keys["thumbnail"], exif_lat=meta.latitude, exif_lon=meta.longitude,
+            exif_captured_at=exif_capture_time(meta.captured_at, self.tz, now))
+
+    def discard(self, session: Session) -> None:
+        """After a failed transaction: delete the files we created that no photo row uses."""
+        if not self.created:
+            return
+        used = set(session.scalars(sa.select(CasePhoto.sha256).distinct().where(
+            CasePhoto.sha256.in_(list(self.created)))))
+        for sha, keys in self.created.items():
+            if sha in used:
+                continue
+            for key in keys:
+                try:
+                    self.storage.delete(key)
+                except Exception:
+                    log.exception("could not delete orphan photo object %s", key)
+        self.created = {}

@@ -1,0 +1,332 @@
+"""Citizen reports: file a new report (photos, place, route, idempotency) and read them back.
+
+One commit per submission, in `submit_from_app`. Photos are checked before anything is written;
+files are written just before the database transaction and taken back if it fails.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, timedelta
+from typing import Any, NoReturn
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import joinedload, selectinload
+
+from media import ProcessedPhoto
+from reports_app.common.pagination import paginate
+from reports_app.errors import abort
+from reports_app.extensions import db
+from reports_app.models import Case, CaseEvent, CaseFollower, CasePhoto, Category, User
+from reports_app.reports import idempotency
+from reports_app.reports.geocoding import describe_location
+from reports_app.reports.photos import (
+    PhotoWriter,
+    app_storage,
+    check_count,
+    photo_limits,
+    process_uploads,
+    read_uploads,
+)
+from reports_app.reports.schemas import ReportSchema
+from reports_app.workflow_context import workflow_context
+from workflows.intake import (
+    InvalidAttributes,
+    OutsideServiceArea,
+    choose_location,
+    clean_attributes,
+    distance_m,
+    exif_capture_time,
+    place_report,
+)
+from workflows.operations import Actor, NewReport, is_reporter, submit_report
+from workflows.routing import route
+from workflows.states import OPEN_STATES, CaseState, RejectReason
+from workflows.tracking import normalise_code
+
+log = logging.getLogger(__name__)
+
+HIDDEN_REJECTIONS = (RejectReason.SPAM.value, RejectReason.ABUSIVE.value)
+"""Rejected reports the public never sees: spam and abuse are not published."""
+NEARBY_LIMIT = 50
+NEARBY_CANDIDATES = 4 * NEARBY_LIMIT
+METRES_PER_DEGREE_LAT_MIN = 110_574.0
+"""The shortest degree of latitude (at the equator): boxes from it never cut the circle."""
+METRES_PER_DEGREE_LON_EQUATOR = 111_319.49
+FLAT_MARGIN = 1.01
+"""Slack on the flat-plane distance before the exact geodesic decides."""
+
+
+@dataclass(frozen=True)
+class Submission:
+    """The response to a submission: new, or replayed for a retry with the same key."""
+
+    status: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+
+# --------------------------------------------------------------------------- submitting
+
+
+def submit_from_app(user: User, form: dict[str, Any], raw_fields: Iterable[tuple[str, str]],
+                    key: str | None) -> Submission:
+    """File a citizen's report from the app's form; a retry with the same key replays."""
+    config = current_app.config
+    limits = photo_limits(config)
+    files = form["photos"]
+    check_count(files, limits)
+    blobs = read_uploads(files, limits)
+    claim = None
+    if key is not None:
+        digest = idempotency.request_hash(raw_fields, [("photos", blob) for blob in blobs])
+        outcome = _begin(user, key, digest)
+        if isinstance(outcome, idempotency.Replay):
+            log.info("replaying submission for idempotency key of user %s", user.id)
+            return Submission(outcome.status, outcome.body, replayed=True)
+        claim = outcome
+    try:
+        body = _file_report(user, form, blobs, claim)
+    except BaseException:
+        if claim is not None:
+            idempotency.release(db.session, claim)
+        raise
+    return Submission(201, body)
+
+
+def _begin(user: User, key: str, digest: str) -> idempotency.Claim | idempotency.Replay:
+    config = current_app.config
+    settings = idempotency.Settings(
+        ttl=timedelta(hours=config["IDEMPOTENCY_TTL_HOURS"]),
+        wait_seconds=config["IDEMPOTENCY_WAIT_SECONDS"],
+        lock_seconds=config["IDEMPOTENCY_LOCK_SECONDS"])
+    try:
+        return idempotency.begin(db.session, user.id, key, digest, settings)
+    except idempotency.KeyReused:
+        abort(422, "idempotency_key_reused",
+              errors={"Idempotency-Key": ["Already used for a different request."]})
+    except idempotency.RequestInProgress as exc:
+        abort(409, "request_in_progress", headers={"Retry-After": str(exc.retry_after)})
+
+
+def _file_report(user: User, form: dict[str, Any], blobs: list[bytes],
+                 claim: idempotency.Claim | None) -> dict[str, Any]:
+    """Validate against the database, process photos, place, route, store, commit."""
+    config = current_app.config
+    ctx = workflow_context()
+    category = db.session.scalar(sa.select(Category).where(Category.code == form["category"]))
+    if category is None or not category.is_active:
+        abort(422, "validation_error", errors={"category": ["Unknown or inactive category."]})
+    try:
+        attributes = clean_attributes(category.fields or [], form["attributes"])
+    except InvalidAttributes as exc:
+        abort(422, exc.code, errors=exc.errors)
+
+    app_point = (form["lat"], form["lon"]) if "lat" in form else None
+    # Refuse a point outside the service area before spending time on the photos.
+    area = _place(*app_point) if app_point else None
+    # Hold no database connection while decoding photos or waiting for a geocoder.
+    db.session.rollback()
+    processed = process_uploads(blobs, photo_limits(config))
+    location = choose_location(app_point, [_gps(p) for p in processed],
+                               float(config["LOCATION_MISMATCH_M"]))
+    if location is None:
+        abort(422, "location_required", errors={
+            "lat": ["Send lat and lon, or a photo with a GPS position."],
+            "lon": ["Send lat and lon, or a photo with a GPS position."]})
+    if area is None:
+        area = _place(location.lat, location.lon)
+    given_time = form.get("captured_at")
+    captured_at = given_time.astimezone(UTC) if given_time else next(
+        (t for p in processed
+         if (t := exif_capture_time(p.metadata.captured_at, ctx.tz, ctx.now)) is not None), None)
+    if not form.get("address"):
+        db.session.rollback()
+    address = form.get("address") or describe_location(location.lat, location.lon, area)
+    rule = route(db.session, category.id, area.id)
+
+    writer = PhotoWriter(app_storage(), ctx.tz)
+    try:
+        stored = [writer.store(p, ctx.now) for p in processed]
+        report = NewReport(
+            category=category, description=form["description"].strip(), lat=location.lat,
+            lon=location.lon, area_id=area.id, accuracy_m=form.get("accuracy_m"),
+            address=address, captured_at=captured_at, is_public=form["is_public"],
+            is_anonymous=form["is_anonymous"], attributes=attributes, source="app",
+            location_source=location.source, location_mismatch_m=location.mismatch_m)
+        case = submit_report(db.session, report, Actor(user), ctx, reporter=user, photos=stored,
+                             routed_agency_id=rule.agency_id if rule else None,
+                             routing_rule_id=rule.id if rule else None)
+        db.session.flush()
+        body = ReportSchema().dump(case)
+        if claim is not None and not idempotency.record(db.session, claim, 201, body, case.id):
+            # Our claim was taken over as abandoned: the other request owns the key now.
+            raise idempotency.RequestInProgress(retry_after=1)
+        db.session.commit()
+    except idempotency.RequestInProgress as exc:
+        db.session.rollback()
+        writer.discard(db.session)
+        abort(409, "request_in_progress", headers={"Retry-After": str(exc.retry_after)})
+    except BaseException:
+        db.session.rollback()
+        writer.discard(db.session)
+        raise
+    if location.mismatch_m is not None:
+        log.info("case %s: app position and photo GPS differ by %.0f m", case.id,
+                 location.mismatch_m)
+    return body
+
+
+def _gps(photo: ProcessedPhoto) -> tuple[float, float] | None:
+    meta = photo.metadata
+    if meta.latitude is None or meta.longitude is None:
+        return None
+    return (meta.latitude, meta.longitude)
+
+
+def _place(lat: float, lon: float) -> Any:
+    try:
+        return place_report(db.session, lat, lon)
+    except OutsideServiceArea as exc:
+        _refuse(exc)
+
+
+def _refuse(exc: OutsideServiceArea) -> NoReturn:
+    abort(422, exc.code, errors=exc.errors)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _with_parts(stmt: sa.Select[Any]) -> sa.Select[Any]:
+    """Load what the views show in a fixed number of queries, not one per report."""
+    return stmt.options(joinedload(Case.category), joinedload(Case.area),
+                        joinedload(Case.agency), selectinload(Case.photos))
+
+
+def my_reports(user: User, page: int, page_size: int) -> dict[str, Any]:
+    """The caller's reports and the cases they follow, newest first."""
+    followed = sa.select(CaseFollower.case_id).where(CaseFollower.user_id == user.id)
+    stmt = (sa.select(Case).where(sa.or_(Case.reporter_id == user.id, Case.id.in_(followed)))
+            .order_by(Case.submitted_at.desc(), Case.id.desc()))
+    return paginate(_with_parts(stmt), page, page_size)
+
+
+def report_for(user: User, case_id: int) -> Case:
+    """A report its reporter or a follower may read; 404 for everyone else."""
+    case = db.session.scalar(_with_parts(sa.select(Case).where(Case.id == case_id)).options(
+        selectinload(Case.events).joinedload(CaseEvent.actor),
+        selectinload(Case.photos).joinedload(CasePhoto.event)))
+    if case is None or not is_reporter(db.session, case, user):
+        abort(404, "not_found")
+    return case
+
+
+def publicly_visible() -> sa.ColumnElement[bool]:
+    """Public reports, except those rejected as spam or abuse."""
+    return sa.and_(Case.is_public.is_(True), sa.or_(
+        Case.state != CaseState.REJECTED,
+        sa.func.coalesce(Case.reject_reason, "").not_in(HIDDEN_REJECTIONS)))
+
+
+def public_reports(args: dict[str, Any]) -> dict[str, Any]:
+    """The public feed, most recently changed first."""
+    stmt = sa.select(Case).where(publicly_visible())
+    if args.get("bbox"):
+        min_lon, min_lat, max_lon, max_lat = args["bbox"]
+        stmt = stmt.where(Case.lat.between(min_lat, max_lat), Case.lon.between(min_lon, max_lon))
+    if args.get("status"):
+        stmt = stmt.where(Case.state.in_([CaseState(s) for s in args["status"]]))
+    if args.get("category"):
+        stmt = stmt.join(Category, Category.id == Case.category_id).where(
+            Category.code == args["category"])
+    if args.get("since"):
+        stmt = stmt.where(Case.updated_at >= args["since"])
+    stmt = stmt.order_by(Case.updated_at.desc(), Case.id.desc())
+    return paginate(_with_parts(stmt), args["page"], args["page_size"])
+
+
+def public_report(code_or_id: str) -> Case:
+    """A public report by tracking code (as typed, any case and spacing) or id; else 404."""
+    code = normalise_code(code_or_id)
+    if code is not None:
+        condition = Case.tracking_code == code
+    elif code_or_id.isdigit() and len(code_or_id) < 19:
+        condition = Case.id == int(code_or_id)
+    else:
+        abort(404, "not_found")
+    case = db.session.scalar(_with_parts(sa.select(Case).where(condition, publicly_visible()))
+                             .options(selectinload(Case.events).joinedload(CaseEvent.actor)))
+    if case is None:
+        abort(404, "not_found")
+    return case
+
+
+class NearbyCase:
+    """A case seen from a point: the case's attributes plus `distance_m`."""
+
+    def __init__(self, case: Case, distance: float) -> None:
+        """Keep the case and its geodesic distance in metres."""
+        self._case = case
+        self.distance_m = round(distance, 1)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._case, name)
+
+
+def flat_distance_m(a: tuple[float, float], b: Any) -> float:
+    """Distance on the local tangent plane with the ellipsoid's metres per degree at `a`.
+
+    Within 0.1% of the geodesic up to the 5 km the nearby search allows.
+    """
+    phi = math.radians(a[0])
+    per_lat = 111_132.92 - 559.82 * math.cos(2 * phi) + 1.175 * math.cos(4 * phi)
+    per_lon = 111_412.84 * math.cos(phi) - 93.5 * math.cos(3 * phi)
+    return math.hypot((b[0] - a[0]) * per_lat, (b[1] - a[1]) * per_lon)
+
+
+def bounding_box(lat: float, lon: float, radius_m: float) -> tuple[float, float, float, float]:
+    """(min_lat, max_lat, min_lon, max_lon) of a box that surely contains the circle.
+
+    Degrees are converted with the shortest degree of latitude and, for longitude, the circle's
+    latitude furthest from the equator, so the box errs on the large side (by about 1%).
+    Boxes are not split at the antimeridian: no service area comes near it.
+    """
+    dlat = radius_m / METRES_PER_DEGREE_LAT_MIN
+    far_lat = min(89.9, abs(lat) + dlat)
+    dlon = min(180.0, radius_m / (METRES_PER_DEGREE_LON_EQUATOR * math.cos(math.radians(far_lat))))
+    return lat - dlat, lat + dlat, lon - dlon, lon + dlon
+
+
+def nearby_reports(lat: float, lon: float, radius_m: float,
+                   category: str | None = None) -> list[NearbyCase]:
+    """Open public reports within `radius_m`, nearest first (at most NEARBY_LIMIT).
+
+    The (lat, lon) index narrows to a bounding box that contains the whole circle; the box's
+    candidates are ranked by a flat-plane distance (within 0.1% at 5 km), and only those that
+    can still be among the nearest get the exact geodesic distance (geopy).
+    """
+    min_lat, max_lat, min_lon, max_lon = bounding_box(lat, lon, radius_m)
+    scale = math.cos(math.radians(lat)) ** 2
+    flat = (Case.lat - lat) * (Case.lat - lat) + (Case.lon - lon) * (Case.lon - lon) * scale
+    stmt = (sa.select(Case.id, Case.lat, Case.lon)
+            .where(Case.lat.between(min_lat, max_lat), Case.lon.between(min_lon, max_lon),
+                   Case.state.in_(list(OPEN_STATES)), Case.is_public.is_(True))
+            .order_by(flat, Case.id).limit(NEARBY_CANDIDATES))
+    if category:
+        stmt = stmt.join(Category, Category.id == Case.category_id).where(
+            Category.code == category)
+    approx = sorted((flat_m, case_id, point) for case_id, *point in db.session.execute(stmt)
+                    if (flat_m := flat_distance_m((lat, lon), point)) <= radius_m * FLAT_MARGIN)
+    # The exact (slower) geodesic only for those that can still be among the nearest.
+    cutoff = approx[NEARBY_LIMIT - 1][0] * FLAT_MARGIN if len(approx) > NEARBY_LIMIT else math.inf
+    ranked = sorted((distance, case_id) for flat_m, case_id, point in approx if flat_m <= cutoff
+                    and (distance := distance_m((lat, lon), point)) <= radius_m)[:NEARBY_LIMIT]
+    # Only the reports shown are loaded whole, with their category, area, agency and photos.
+    cases = {case.id: case for case in db.session.scalars(_with_parts(
+        sa.select(Case).where(Case.id.in_([case_id for _, case_id in ranked]))))}
+    return [NearbyCase(cases[case_id], distance) for distance, case_id in ranked]

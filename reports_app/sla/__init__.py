@@ -1,0 +1,1 @@
+"""The supervisor's SLA view: warnings and breaches, cases due soon, acknowledgements."""

@@ -1,0 +1,1 @@
+"""The figures API: the summary (supervisors), the public summary, and monthly summaries."""

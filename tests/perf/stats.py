@@ -1,0 +1,250 @@
+"""Benchmark the figures (workflows/stats.py) over a million cases on PostgreSQL.
+
+Run: .venv/bin/python tests/perf/stats.py [--cases 1000000] [--runs 15] [--reuse]
+     [--server postgresql://postgres@127.0.0.1:5432] [--database perf_stats]
+
+What it does:
+  1. creates the dedicated database (default `perf_stats`), drops its public schema and builds
+     it with the app's migrations (unless --reuse finds the cases already loaded);
+  2. loads a national-scale reference set (34 provinces, 3,366 wards, 200 agencies,
+     12 categories) and N cases spread evenly over the 12 months before 2026-11-01 (INSERT …
+     SELECT generate_series, no ORM): about 80% resolved or closed (a tenth of those late,
+     some with extensions; three quarters rated), 12% open (some overdue), 8% rejected;
+     descriptions of realistic length so the rows are as wide as real ones; then VACUUM
+     ANALYZE, as autovacuum would;
+  3. times `compute_summary` (the whole call: both SQL statements, the Python that folds the
+     class counts, the names of the breakdown rows) with all three breakdowns, for the whole
+     year (every case), a quarter and a month, and for the year filtered by one agency;
+  4. prints EXPLAIN (ANALYZE, BUFFERS) of the statements of the whole-year summary.
+Figures go to stdout: median and p95 in ms per window.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+import sqlalchemy as sa
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO_ROOT))
+
+from reports_app import create_app  # noqa: E402
+from reports_app.config import database_url  # noqa: E402
+from reports_app.extensions import db  # noqa: E402
+from workflows.stats import BREAKDOWNS, Filters, Window, compute_summary  # noqa: E402
+
+YEAR_START = datetime(2025, 11, 1, tzinfo=UTC)
+YEAR_END = datetime(2026, 11, 1, tzinfo=UTC)
+AS_OF = datetime(2026, 11, 1, 0, 30, tzinfo=UTC)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=1_000_000)
+    parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432")
+    parser.add_argument("--database", default="perf_stats")
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--reuse", action="store_true")
+    return parser.parse_args()
+
+
+def step(text: str) -> float:
+    print(f"-- {text}", flush=True)
+    return time.perf_counter()
+
+
+def done(started: float) -> None:
+    print(f"   {time.perf_counter() - started:.1f} s", flush=True)
+
+
+def ensure_database(server: str, name: str) -> None:
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+REFERENCE_SQL = """
+INSERT INTO areas (code, name_vi, name_en, level, parent_id, boundary, min_lon, min_lat,
+                   max_lon, max_lat, is_active, created_at, updated_at)
+SELECT 'P' || p, 'Tỉnh ' || p, 'Province ' || p, 'province', NULL, '{}'::jsonb,
+       100 + p * 0.2, 8 + p * 0.4, 100.2 + p * 0.2, 8.4 + p * 0.4, true, now(), now()
+FROM generate_series(1, 34) p;
+INSERT INTO areas (code, name_vi, name_en, level, parent_id, boundary, min_lon, min_lat,
+                   max_lon, max_lat, is_active, created_at, updated_at)
+SELECT 'W' || w, 'Phường ' || w, 'Ward ' || w, 'ward', 1 + (w % 34), '{}'::jsonb,
+       100, 8, 101, 9, true, now(), now()
+FROM generate_series(1, 3366) w;
+INSERT INTO agencies (code, name_vi, name_en, kind, area_id, is_active, created_at, updated_at)
+SELECT 'AG' || a, 'Đơn vị ' || a, 'Agency ' || a, 'department', 1 + (a % 34), true, now(), now()
+FROM generate_series(1, 200) a;
+INSERT INTO categories (code, service_code, name_vi, name_en, description_vi, description_en,
+                        group_vi, group_en, keywords, default_priority, track,
+                        requires_after_photo, fields, sort_order, is_active, created_at,
+                        updated_at)
+SELECT 'cat' || c, 'cat' || c, 'Lĩnh vực ' || c, 'Category ' || c, '', '', '', '', '[]'::jsonb,
+       'normal', 'deadline', true, '[]'::jsonb, c, true, now(), now()
+FROM generate_series(1, 12) c;
+"""
+
+# One row per case: r1..r6 are independent uniform draws; the state and every column follow
+# from them, so the mix is as described in the module docstring.
+CASES_SQL = """
+INSERT INTO cases (tracking_code, source, state, priority, track, version, is_anonymous,
+                   is_public, category_id, area_id, agency_id, reject_reason, description,
+                   search_text, attributes, lat, lon, submitted_at, assigned_at, resolved_at,
+                   closed_at, rejected_at, due_at, due_step, resolve_due_at,
+                   resolve_original_due_at, extension_granted, resolution_round,
+                   latest_rating, resolve_working_minutes, created_at, updated_at)
+SELECT 'PF-' || g, 'app', s.state, 'normal', 'deadline', 3, false, true,
+       1 + (r2 * 12)::int %% 12, 35 + (r3 * 3366)::int %% 3366,
+       CASE WHEN s.state IN ('submitted', 'rejected') THEN NULL ELSE 1 + (r4 * 200)::int %% 200 END,
+       CASE WHEN s.state = 'rejected'
+            THEN (ARRAY['spam', 'duplicate', 'out_of_scope', 'abusive',
+                        'not_enough_information'])[1 + (r5 * 5)::int %% 5] END,
+       'Phản ánh số ' || g || ': ổ gà lớn giữa đường, xe máy dễ bị ngã, đề nghị sửa chữa sớm',
+       'phan anh so ' || g || ': o ga lon giua duong, xe may de bi nga, de nghi sua chua som',
+       '{}'::jsonb, 12.6, 108.0, t.sub, t.sub + interval '2 hours',
+       CASE WHEN s.state IN ('resolved', 'closed') THEN t.sub + (r5 * interval '9 days') END,
+       CASE WHEN s.state = 'closed' THEN t.sub + interval '10 days' END,
+       CASE WHEN s.state = 'rejected' THEN t.sub + interval '3 hours' END,
+       CASE WHEN s.state IN ('submitted', 'assigned', 'in_progress')
+            THEN t.sub + (r6 * interval '30 days') END,
+       CASE WHEN s.state IN ('submitted', 'assigned', 'in_progress') THEN 'resolve' END,
+       t.sub + interval '7 days' + CASE WHEN r6 < 0.05 THEN interval '3 days' ELSE interval '0' END,
+       t.sub + interval '7 days', r6 < 0.05, 1,
+       CASE WHEN s.state IN ('resolved', 'closed') AND r4 < 0.75
+            THEN (ARRAY['satisfied', 'satisfied', 'accepted', 'dissatisfied'])[1 + (r6 * 4)::int %% 4]
+       END,
+       CASE WHEN s.state IN ('resolved', 'closed') THEN (r5 * 4000)::int END,
+       t.sub, t.sub
+FROM (SELECT g, random() AS r1, random() AS r2, random() AS r3, random() AS r4,
+             random() AS r5, random() AS r6
+      FROM generate_series(1, %(cases)s) g) AS r
+CROSS JOIN LATERAL (SELECT timestamptz '2025-11-01 00:00+00'
+                           + (g - 1) * (interval '365 days' / %(cases)s) AS sub) AS t
+CROSS JOIN LATERAL (SELECT CASE WHEN r1 < 0.70 THEN 'closed' WHEN r1 < 0.80 THEN 'resolved'
+                                WHEN r1 < 0.86 THEN 'in_progress' WHEN r1 < 0.89 THEN 'assigned'
+                                WHEN r1 < 0.90 THEN 'submitted' WHEN r1 < 0.92 THEN 'need_info'
+                                ELSE 'rejected' END AS state) AS s;
+"""
+
+
+def load(dsn: str, cases: int) -> None:
+    """Reference data and the cases, straight into the tables, then VACUUM ANALYZE."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        started = step("reference data")
+        conn.execute(REFERENCE_SQL)
+        done(started)
+        started = step(f"{cases:,} cases (INSERT … SELECT generate_series)")
+        conn.execute("SELECT setseed(0.42)")  # the same cases on every machine
+        conn.execute(CASES_SQL, {"cases": cases})
+        done(started)
+        started = step("VACUUM ANALYZE cases")
+        conn.execute("VACUUM ANALYZE cases")
+        conn.execute("VACUUM ANALYZE areas")
+        done(started)
+
+
+def loaded(dsn: str) -> int:
+    with psycopg.connect(dsn) as conn:
+        try:
+            return conn.execute("SELECT count(*) FROM cases").fetchone()[0]
+        except psycopg.errors.UndefinedTable:
+            return 0
+
+
+def timed(label: str, window: Window, runs: int, filters: Filters | None = None) -> None:
+    """Median and p95 of compute_summary with every breakdown, after two warm-up calls."""
+    times = []
+    summary = None
+    for i in range(runs + 2):
+        db.session.rollback()
+        started = time.perf_counter()
+        summary = compute_summary(db.session, window, AS_OF, filters=filters,
+                                  breakdowns=BREAKDOWNS)
+        if i >= 2:
+            times.append((time.perf_counter() - started) * 1000)
+    assert summary is not None
+    times.sort()
+    p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+    rows = sum(len(r) for r in summary.breakdowns.values())
+    print(f"{label:<34} {summary.figures.counts['received'] + summary.figures.counts['excluded']:>9,} "
+          f"cases  median {statistics.median(times):7.1f} ms  p95 {p95:7.1f} ms  "
+          f"({rows} breakdown rows)  {summary.headline['en']}", flush=True)
+
+
+def explain(window: Window) -> None:
+    """EXPLAIN (ANALYZE, BUFFERS) of each statement a whole-year summary runs."""
+    statements: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        if "FROM cases" in statement or "FROM areas" in statement:
+            statements.append((statement, parameters))
+
+    engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", capture)
+    try:
+        compute_summary(db.session, window, AS_OF, breakdowns=BREAKDOWNS)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", capture)
+    db.session.rollback()
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        for statement, parameters in statements:
+            if "FROM cases" not in statement:
+                continue
+            print("\n" + statement.strip() + "\n")
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
+            for (line,) in cursor.fetchall():
+                print("   " + line)
+        raw.rollback()
+    finally:
+        raw.close()
+
+
+def main() -> None:
+    args = parse_args()
+    ensure_database(args.server, args.database)
+    dsn = f"{args.server}/{args.database}"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url(dsn), "TESTING": True,
+                      "SCHEDULER_ENABLED": False})
+    with app.app_context():
+        if not (args.reuse and loaded(dsn) == args.cases):
+            from flask_migrate import upgrade
+
+            started = step("schema from the migrations")
+            with db.engine.begin() as conn:
+                conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+                conn.execute(sa.text("CREATE SCHEMA public"))
+            upgrade()
+            done(started)
+            load(dsn, args.cases)
+        with psycopg.connect(dsn) as conn:
+            sizes = conn.execute(
+                "SELECT pg_size_pretty(pg_relation_size('cases')), "
+                "pg_size_pretty(pg_relation_size('ix_cases_submitted_at')), "
+                "(SELECT setting FROM pg_settings WHERE name = 'max_parallel_workers_per_gather'),"
+                " (SELECT setting FROM pg_settings WHERE name = 'work_mem'), version()").fetchone()
+        print(f"-- cases heap {sizes[0]}, covering index ix_cases_submitted_at {sizes[1]}; "
+              f"parallel workers per gather {sizes[2]}, work_mem {sizes[3]}\n-- {sizes[4]}")
+        year = Window(YEAR_START, YEAR_END)
+        print(f"\n-- compute_summary with breakdowns {', '.join(BREAKDOWNS)}, {args.runs} runs")
+        timed("whole year (every case)", year, args.runs)
+        timed("one quarter (2026-08..2026-10)", Window(datetime(2026, 8, 1, tzinfo=UTC),
+                                                       YEAR_END), args.runs)
+        timed("one month (2026-10)", Window(datetime(2026, 10, 1, tzinfo=UTC), YEAR_END),
+              args.runs)
+        timed("whole year, agency AG7 only", year, args.runs, Filters(agency_id=7))
+        print("\n-- EXPLAIN (ANALYZE, BUFFERS), whole year")
+        explain(year)
+
+
+if __name__ == "__main__":
+    main()

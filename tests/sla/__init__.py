@@ -1,0 +1,1 @@
+"""SLA clocks, the sweeper, the scheduler and the supervisor API."""

@@ -1,0 +1,303 @@
+"""The SLA sweeper: records each warning and breach once and queues the escalations.
+
+Run every minute by the scheduler (`sweep_deadlines` in workflows/jobs.py). It reads only
+running clocks whose `next_check_at` has come, through the partial index
+`ix_case_clocks_next_check` (stopped and paused clocks are not even in the index), in
+batches ordered by `next_check_at`, so an idle sweep is one index probe. Each batch is three
+set-based statements: read (and lock) the due clocks, insert their events with
+INSERT … SELECT, move their `next_check_at` on with one UPDATE.
+
+Exactly once, with any number of sweepers in any number of processes:
+
+* on PostgreSQL the batch is read `FOR UPDATE OF case_clocks SKIP LOCKED`, so concurrent
+  sweepers split the due clocks between them instead of queueing on the same rows;
+* every event is written with `INSERT … ON CONFLICT DO NOTHING RETURNING` against the unique
+  (case_id, step, kind, due_at) of `sla_events`: a row another sweeper (or an earlier,
+  crashed run) already wrote is skipped, and only the rows this run really inserted come
+  back, so only those are escalated. Outbox messages are deduplicated the same way by
+  their `dedupe_key` ("sla:{event id}:{user id}").
+
+Who hears (DESIGN.md: "escalates to the agency's supervisors"): supervisor accounts are
+not bound to an agency, so a breach goes to every active supervisor, plus the staff of the
+case's agency; a warning goes to the agency's staff only. A triage clock runs before any
+agency has the case, so its warnings and breaches go to the IOC operators instead of
+agency staff. A warning recorded in the same sweep as the breach of the same clock is
+kept in `sla_events` but not sent: "close to the deadline" after the deadline helps nobody.
+When one sweep has more than `SLA_DIGEST_AFTER` events of a kind for one person (a backlog
+after downtime, a storm), that person gets one digest message for them instead of a flood
+that would also clog the outbox for everyone else.
+
+Breaches are not written to the case timeline (`case_events`): the timeline records the
+workflow actions people took; warnings and breaches live in `sla_events`, where the
+supervisor's API lists and acknowledges them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from reports_app.models import Case, CaseClock, OutboxMessage, SlaEvent, User
+from workflows.jobs import JobContext
+from workflows.notifications import LANGUAGES, render
+from workflows.roles import Role
+from workflows.sla import STEP_LABELS
+from workflows.states import STATE_LABELS, CaseState
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 1000
+DEFAULT_DIGEST_AFTER = 10
+DIGEST_CODES = 20
+"""Tracking codes named in a digest; the count and the supervisor's list give the rest."""
+
+_CLOCKS = CaseClock.__table__
+_CASES = Case.__table__
+_EVENTS = SlaEvent.__table__
+_OUTBOX = OutboxMessage.__table__
+
+
+@dataclass
+class SweepResult:
+    """What one sweep did; warnings and breaches count rows this sweep really inserted."""
+
+    checked: int = 0
+    warnings: int = 0
+    breaches: int = 0
+    notifications: int = 0
+    batches: int = 0
+
+    def __str__(self) -> str:
+        return (f"checked {self.checked} clocks in {self.batches} batches: {self.warnings} "
+                f"warnings, {self.breaches} breaches, {self.notifications} notifications")
+
+
+def due_clocks_query(now: datetime, limit: int, *, skip_locked: bool = True) -> sa.Select[Any]:
+    """Running clocks whose next check has come, oldest first, with what escalation needs."""
+    stmt = (
+        sa.select(_CLOCKS.c.id, _CLOCKS.c.case_id, _CLOCKS.c.step, _CASES.c.agency_id,
+                  _CASES.c.tracking_code, _CASES.c.state)
+        .join(_CASES, _CASES.c.id == _CLOCKS.c.case_id)
+        # The same predicate as the partial index, so the planner can use it.
+        .where(_CLOCKS.c.next_check_at <= now, _CLOCKS.c.stopped_at.is_(None),
+               _CLOCKS.c.paused_at.is_(None))
+        .order_by(_CLOCKS.c.next_check_at)
+        .limit(limit)
+    )
+    if skip_locked:
+        # Rendered on PostgreSQL only; SQLite has one writer at a time anyway.
+        stmt = stmt.with_for_update(skip_locked=True, of=_CLOCKS)
+    return stmt
+
+
+# The rules, once, as SQL: workflows/sla.py keeps `next_check_at` before `due_at` exactly
+# while the warning is still pending.
+def _warning_due(now: datetime) -> sa.ColumnElement[bool]:
+    c = _CLOCKS.c
+    return sa.and_(c.next_check_at < c.due_at, c.warn_at <= now)
+
+
+def _breach_due(now: datetime) -> sa.ColumnElement[bool]:
+    return _CLOCKS.c.due_at <= now
+
+
+def _next_check(now: datetime) -> sa.ColumnElement[Any]:
+    """The next pending instant: none after the breach, the deadline after the warning."""
+    c = _CLOCKS.c
+    return sa.case((_breach_due(now), sa.null()),
+                   (sa.or_(c.warn_at <= now, c.next_check_at >= c.due_at), c.due_at),
+                   else_=c.warn_at)
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _ids_match(session: Session, column: sa.ColumnElement[Any], ids: list[int]
+               ) -> sa.ColumnElement[bool]:
+    """`column = ANY(:ids)` with one array parameter on PostgreSQL; IN (…) elsewhere."""
+    if _dialect(session) == "postgresql":
+        return column == sa.any_(sa.bindparam("ids", ids, type_=postgresql.ARRAY(sa.BigInteger)))
+    return column.in_(ids)
+
+
+def _insert(session: Session, table: sa.Table) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING in the session's dialect."""
+    dialect = _dialect(session)
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    raise NotImplementedError(f"the sweeper supports PostgreSQL and SQLite, not {dialect}")
+
+
+def sweep_deadlines(session: Session, ctx: JobContext, *, batch_size: int | None = None,
+                    skip_locked: bool = True) -> SweepResult:
+    """Record due warnings and breaches once each and queue their notifications; flushes only."""
+    now = ctx.now
+    size = batch_size or int(ctx.config.get("SLA_SWEEP_BATCH_SIZE", DEFAULT_BATCH_SIZE))
+    result = SweepResult()
+    events: list[sa.Row[Any]] = []
+    clocks: dict[int, sa.Row[Any]] = {}
+    while True:
+        rows = session.execute(due_clocks_query(now, size, skip_locked=skip_locked)).all()
+        if not rows:
+            break
+        result.batches += 1
+        result.checked += len(rows)
+        ids = [r.id for r in rows]
+        events += _record_events(session, ids, now)
+        session.execute(_CLOCKS.update().where(_ids_match(session, _CLOCKS.c.id, ids))
+                        .values(next_check_at=_next_check(now)))
+        clocks.update((r.id, r) for r in rows)
+        if len(rows) < size:
+            break
+    result.warnings = sum(1 for e in events if e.kind == "warning")
+    result.breaches = len(events) - result.warnings
+    if events:
+        digest_after = int(ctx.config.get("SLA_DIGEST_AFTER", DEFAULT_DIGEST_AFTER))
+        result.notifications = _escalate(session, events, clocks, now, ctx.calendar.zone,
+                                         digest_after)
+        log.info("sla sweep at %s: %s", now.isoformat(), result)
+    else:
+        log.debug("sla sweep at %s: %s", now.isoformat(), result)
+    return result
+
+
+def _record_events(session: Session, clock_ids: list[int], now: datetime) -> list[sa.Row[Any]]:
+    """Insert the batch's due warnings and breaches; return only those this call inserted."""
+    c = _CLOCKS.c
+    kinds = sa.union_all(sa.select(sa.literal("warning").label("kind")),
+                         sa.select(sa.literal("breach").label("kind"))).subquery("kinds")
+    due = sa.or_(sa.and_(kinds.c.kind == "warning", _warning_due(now)),
+                 sa.and_(kinds.c.kind == "breach", _breach_due(now)))
+    rows = (sa.select(c.case_id, c.id, _CASES.c.agency_id, c.step, kinds.c.kind, c.due_at,
+                      sa.literal(now, SlaEvent.recorded_at.type))
+            .select_from(_CLOCKS.join(_CASES, _CASES.c.id == c.case_id).join(kinds, due))
+            .where(_ids_match(session, c.id, clock_ids)))
+    stmt = (_insert(session, _EVENTS)
+            .from_select(["case_id", "clock_id", "agency_id", "step", "kind", "due_at",
+                          "recorded_at"], rows)
+            .returning(_EVENTS.c.id, _EVENTS.c.clock_id, _EVENTS.c.case_id, _EVENTS.c.step,
+                       _EVENTS.c.kind, _EVENTS.c.due_at))
+    return list(session.execute(stmt).all())
+
+
+def _people(session: Session, agency_ids: set[int]) -> tuple[dict[Role, list[User]],
+                                                               dict[int, list[User]]]:
+    """Active supervisors and operators, and each agency's active staff, in three reads."""
+    by_role = {role: list(session.scalars(sa.select(User).where(
+        User.role == role, User.is_active.is_(True)).order_by(User.id)))
+        for role in (Role.SUPERVISOR, Role.OPERATOR)}
+    staff: dict[int, list[User]] = {agency_id: [] for agency_id in agency_ids}
+    if agency_ids:
+        for user in session.scalars(sa.select(User).where(
+                User.agency_id.in_(agency_ids), User.role == Role.STAFF,
+                User.is_active.is_(True)).order_by(User.id)):
+            staff[user.agency_id].append(user)  # type: ignore[index]
+    return by_role, staff
+
+
+def _escalate(session: Session, events: list[sa.Row[Any]], clocks: dict[int, sa.Row[Any]],
+              now: datetime, zone: tzinfo, digest_after: int) -> int:
+    """Queue the messages for the new events: one per event and person, or one digest."""
+    breached = {e.clock_id for e in events if e.kind == "breach"}
+    by_role, staff = _people(session, {clocks[e.clock_id].agency_id for e in events
+                                       if clocks[e.clock_id].agency_id is not None})
+    # person id -> kind -> events they hear about
+    owed: dict[int, dict[str, list[sa.Row[Any]]]] = defaultdict(lambda: defaultdict(list))
+    users: dict[int, User] = {}
+    for event in events:
+        if event.kind == "warning" and event.clock_id in breached:
+            continue
+        agency_id = clocks[event.clock_id].agency_id
+        hearing = list(staff[agency_id] if agency_id is not None else by_role[Role.OPERATOR])
+        if event.kind == "breach":
+            hearing += by_role[Role.SUPERVISOR]
+        for user in hearing:
+            users[user.id] = user
+            owed[user.id][event.kind].append(event)
+    messages: list[dict[str, Any]] = []
+    for user_id, kinds in owed.items():
+        user = users[user_id]
+        for kind, theirs in kinds.items():
+            if len(theirs) > digest_after:
+                messages.append(digest_row(theirs, clocks, user, kind, now))
+            else:
+                messages += [outbox_row(e, clocks[e.clock_id], user, f"sla_{kind}", now, zone)
+                             for e in theirs]
+    if not messages:
+        return 0
+    # No RETURNING: the driver's executemany (a pipeline of one prepared statement on
+    # psycopg) is several times faster than a multi-row VALUES of this width. Every key
+    # names an event this sweep has just inserted, so none can exist yet: all are queued.
+    session.execute(_insert(session, _OUTBOX), messages)
+    return len(messages)
+
+
+def _language(user: User) -> str:
+    return user.language if user.language in LANGUAGES else "vi"
+
+
+def _message(key: str, topic: str, case_id: int | None, user: User, agency_id: int | None,
+             payload: dict[str, Any], now: datetime) -> dict[str, Any]:
+    return {"dedupe_key": key, "topic": topic, "case_id": case_id, "recipient_user_id": user.id,
+            "recipient_agency_id": agency_id if user.role == Role.STAFF else None,
+            "language": _language(user), "channel": "default", "payload": payload,
+            "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
+
+
+def outbox_row(event: Any, clock: Any, user: User, topic: str, now: datetime,
+               zone: tzinfo) -> dict[str, Any]:
+    """One outbox message for an SLA event, shaped as `notifications.enqueue` shapes them.
+
+    Built here rather than through `enqueue` so that many events make one bulk insert, not
+    a lookup and an insert each; tests/sla check that both give the same payload.
+    """
+    language = _language(user)
+    state = CaseState(clock.state)
+    step = STEP_LABELS[event.step]
+    values = {"code": clock.tracking_code,
+              "state": STATE_LABELS[state].get(language, STATE_LABELS[state]["vi"]),
+              "step": step.get(language, step["vi"])}
+    payload = {"title": render(topic, language, **values), "topic": topic,
+               "case_id": event.case_id, "tracking_code": clock.tracking_code,
+               "state": state.value, "sla_event_id": event.id, "step": event.step,
+               "kind": event.kind, "due_at": event.due_at.isoformat(),
+               "body": sla_body(event.due_at, zone)[language]}
+    return _message(f"sla:{event.id}:{user.id}", topic, event.case_id, user, clock.agency_id,
+                    payload, now)
+
+
+def digest_row(events: Sequence[Any], clocks: dict[int, Any], user: User, kind: str,
+               now: datetime) -> dict[str, Any]:
+    """One message standing for many events of a kind (the first event id keeps it unique)."""
+    language = _language(user)
+    topic = f"sla_{kind}_digest"
+    ordered = sorted(events, key=lambda e: e.id)
+    codes = [clocks[e.clock_id].tracking_code for e in ordered]
+    more = len(codes) - DIGEST_CODES
+    body = ", ".join(codes[:DIGEST_CODES]) + (f" (+{more})" if more > 0 else "")
+    agencies = {clocks[e.clock_id].agency_id for e in ordered}
+    payload = {"title": render(topic, language, count=len(ordered)), "topic": topic,
+               "case_id": None, "tracking_code": None, "state": None, "kind": kind,
+               "count": len(ordered), "tracking_codes": codes[:DIGEST_CODES],
+               "sla_event_ids": [ordered[0].id, ordered[-1].id], "body": body}
+    agency_id = agencies.pop() if len(agencies) == 1 else None
+    return _message(f"sla:digest:{ordered[0].id}:{user.id}", topic, None, user, agency_id,
+                    payload, now)
+
+
+def sla_body(due_at: datetime, zone: tzinfo) -> dict[str, str]:
+    """The deadline in the office's time zone, in both languages."""
+    local = due_at.astimezone(zone)
+    return {"vi": f"Hạn: {local:%H:%M} ngày {local:%d/%m/%Y}",
+            "en": f"Deadline: {local:%Y-%m-%d %H:%M}"}
