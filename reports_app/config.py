@@ -70,6 +70,7 @@ def load_config(instance_path: str, env: os._Environ[str] | dict[str, str] | Non
         "EXTRA_DAYS_OFF": env.get("EXTRA_DAYS_OFF", ""),
         "MAKEUP_WORKDAYS": env.get("MAKEUP_WORKDAYS", ""),
         "FEEDBACK_WINDOW_DAYS": int(env.get("FEEDBACK_WINDOW_DAYS", "7")),
+        "STATS_PUBLIC_CACHE_SECONDS": int(env.get("STATS_PUBLIC_CACHE_SECONDS", "300")),
         "LOG_FORMAT": env.get("LOG_FORMAT", ""),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         "DEFAULT_LANGUAGE": env.get("DEFAULT_LANGUAGE", "vi"),
@@ -77,6 +78,7 @@ def load_config(instance_path: str, env: os._Environ[str] | dict[str, str] | Non
         "SCHEDULER_ENABLED": _bool(env.get("SCHEDULER_ENABLED"), environment == "development"),
         "SCHEDULER_MISFIRE_GRACE_SECONDS": int(env.get("SCHEDULER_MISFIRE_GRACE_SECONDS", "30")),
         "SLA_SWEEP_BATCH_SIZE": int(env.get("SLA_SWEEP_BATCH_SIZE", "1000")),
+        "SLA_DIGEST_AFTER": int(env.get("SLA_DIGEST_AFTER", "10")),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(80 * 1024 * 1024))),
         # Citizen reports (issue 3): photo limits, idempotency, location checks, geocoder.
         "MAX_PHOTO_BYTES": int(env.get("MAX_PHOTO_BYTES", str(15 * 1024 * 1024))),
@@ -100,6 +102,11 @@ def load_config(instance_path: str, env: os._Environ[str] | dict[str, str] | Non
         "NOTIFY_BATCH_SIZE": int(env.get("NOTIFY_BATCH_SIZE", "20")),
         "NOTIFY_BACKOFF_SECONDS": float(env.get("NOTIFY_BACKOFF_SECONDS", "30")),
         "NOTIFY_BACKOFF_MAX_SECONDS": float(env.get("NOTIFY_BACKOFF_MAX_SECONDS", "21600")),
+        # Open311 GeoReport v2 (issue 7): POSTs per client address (each key has its own limit),
+        # and what the discovery document tells client developers.
+        "OPEN311_ADDRESS_RATE_LIMIT": env.get("OPEN311_ADDRESS_RATE_LIMIT", "120/minute"),
+        "OPEN311_CONTACT": env.get("OPEN311_CONTACT", ""),
+        "OPEN311_KEY_SERVICE": env.get("OPEN311_KEY_SERVICE", ""),
         # Web console (issue 8): a tile layer only where the deployment has internet.
         "MAP_TILE_URL": env.get("MAP_TILE_URL", ""),
         "MAP_TILE_ATTRIBUTION": env.get("MAP_TILE_ATTRIBUTION", ""),

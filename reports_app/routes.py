@@ -14,13 +14,16 @@ def register_blueprints(app: Flask, api: Api) -> None:
     from reports_app.catalog.routes import blp as catalog
     from reports_app.feedback.routes import blp as feedback
     from reports_app.health import blp as health
+    from reports_app.open311.admin_routes import blp as open311_keys
+    from reports_app.open311.routes import blp as open311
     from reports_app.reports.routes import blp as reports
     from reports_app.sla.routes import blp as sla
     from reports_app.stats.routes import blp as stats
 
-    for blueprint in (auth, catalog, admin, cases, sla, reports, feedback, stats):
+    for blueprint in (auth, catalog, admin, open311_keys, cases, sla, reports, feedback, stats):
         api.register_blueprint(blueprint)
     app.register_blueprint(health)
+    app.register_blueprint(open311)
     from reports_app.console import register_console
 
     register_console(app, api)

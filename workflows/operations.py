@@ -275,7 +275,9 @@ def perform_action(session: Session, case: Case, action: Action | str, actor: Ac
             kind = {Action.RESOLVE: "after", Action.PROVIDE_INFO: "info"}.get(
                 transition.action, "extra")
             attach_photos(session, case, event, photos, kind)
-        new_deadline = fields.get(FieldName.DUE_AT) or case.pending_extension_due_at
+        new_deadline = fields.get(FieldName.DUE_AT)
+        if transition.action is not Action.REOPEN:
+            new_deadline = new_deadline or case.pending_extension_due_at
         apply_clock_effects(session, case, outcome.clock_effects, ctx.calendar, ctx.now,
                             new_deadline=new_deadline)
         if transition.action is Action.EXTEND:
@@ -302,6 +304,8 @@ def _apply_effects(session: Session, case: Case, action: Action, fields: Mapping
     elif action is Action.ACCEPT:
         case.accepted_at = now
     elif action is Action.RESOLVE:
+        # A request for more time is moot once the work is done.
+        case.pending_extension_due_at = None
         case.resolved_at = now
         case.resolution_round += 1
         case.public_reply = fields.get(FieldName.NOTE)

@@ -14,7 +14,8 @@ the first 10-minute mark after a feedback window ends, and the monthly summary a
 each 1st. So every figure comes from real actions.
 
 Deterministic for a seed: the same seed gives the same history (tracking codes are random
-by design and differ). It fills only months that have no cases yet and have ended. The
+by design and differ). It fills only months that have no cases yet and have ended, in one
+transaction: a failure leaves nothing behind (not even the photo it stored). The
 notifications its actions queue describe a made-up past, so they are discarded rather than
 sent. Synthetic citizens are accounts that cannot sign in (`sim.citizen.N@sim.demo.test`).
 """
@@ -38,7 +39,7 @@ from shapely import Point
 from shapely.geometry import shape
 from sqlalchemy.orm import Session
 
-from media import Storage, process_photo, store_processed
+from media import Storage, delete_keys, photo_keys, process_photo, store_processed
 from reports_app.models import (
     Agency,
     Area,
@@ -231,18 +232,24 @@ class Simulation:
         self.session.flush()
         return users
 
-    def _photo(self) -> StoredPhoto:
-        """One small JPEG, processed and stored like an upload, shared by every case."""
+    def _store_photo(self) -> list[str]:
+        """One small JPEG, processed and stored like an upload, shared by every case.
+
+        Returns the keys this run wrote (none if an earlier run stored the same photo), so a
+        failed run removes them again.
+        """
         image = Image.new("RGB", (320, 240), (90, 140, 90))
         ImageDraw.Draw(image).rectangle((40, 60, 280, 180), fill=(200, 200, 190))
         buffer = io.BytesIO()
         image.save(buffer, "JPEG", quality=80)
         processed = process_photo(buffer.getvalue())
+        new = [key for key in photo_keys(processed).values() if not self.storage.exists(key)]
         keys = store_processed(self.storage, processed)
-        return StoredPhoto(sha256=processed.sha256, content_type=processed.content_type,
-                           width=processed.width, height=processed.height,
-                           original_key=keys["original"], display_key=keys["display"],
-                           thumb_key=keys["thumbnail"])
+        self.photo = StoredPhoto(sha256=processed.sha256, content_type=processed.content_type,
+                                 width=processed.width, height=processed.height,
+                                 original_key=keys["original"], display_key=keys["display"],
+                                 thumb_key=keys["thumbnail"])
+        return new
 
     # ------------------------------------------------------------------ the clock
 
@@ -274,33 +281,32 @@ class Simulation:
         return sorted(times)
 
     def run(self) -> Result:
-        """Play every event in time order; commit once per simulated day."""
+        """Play every event in time order, then commit once: all of it, or nothing."""
         self._check_empty()
         self.cast = self._cast()
-        self.photo = self._photo()
-        for when in self._submission_times():
-            self._at(when, "submit")
-        for month in self.months:
-            self._at(month_window(month, self.settings.tz).end + timedelta(minutes=30), "monthly")
-        day = None
-        while self.queue:
-            when, _, kind, case_id = heapq.heappop(self.queue)
-            if when > self.end:
-                break
-            if day is not None and when.date() != day:
-                self._commit()
-            day = when.date()
-            self._handle(when, kind, case_id)
-        self._commit()
+        new_files = self._store_photo()
+        try:
+            for when in self._submission_times():
+                self._at(when, "submit")
+            for month in self.months:
+                self._at(month_window(month, self.settings.tz).end + timedelta(minutes=30),
+                         "monthly")
+            while self.queue:
+                when, _, kind, case_id = heapq.heappop(self.queue)
+                if when > self.end:
+                    break
+                self._handle(when, kind, case_id)
+            removed = self.session.execute(sa.delete(OutboxMessage).where(
+                OutboxMessage.case_id.in_(sa.select(Case.id).where(
+                    Case.submitted_at >= self.start, Case.submitted_at < self.month_end))))
+            self.result.discarded_notifications = removed.rowcount or 0  # type: ignore[attr-defined]
+            self.session.commit()
+        except BaseException:
+            self.session.rollback()
+            delete_keys(self.storage, new_files)
+            raise
         self.result.cases = len(self.case_ids)
         return self.result
-
-    def _commit(self) -> None:
-        if self.case_ids:
-            removed = self.session.execute(sa.delete(OutboxMessage).where(
-                OutboxMessage.case_id.in_(self.case_ids)))
-            self.result.discarded_notifications += removed.rowcount or 0  # type: ignore[attr-defined]
-        self.session.commit()
 
     # ------------------------------------------------------------------ events
 
@@ -520,7 +526,8 @@ class Simulation:
 
 def simulate(session: Session, calendar: WorkingCalendar, storage: Storage, settings: Settings,
              now: datetime) -> Result:
-    """Run the simulation (it commits once per simulated day) and say what it did."""
+    """Run the simulation (one transaction: committed at the end, or rolled back) and say
+    what it did."""
     result = Simulation(session, calendar, storage, settings, now).run()
     log.info("simulated %s reports over %s..%s: %s", result.cases, result.months[0],
              result.months[-1], dict(result.actions))

@@ -138,6 +138,8 @@ def apply_clock_effects(session: Session, case: Case, effects: Iterable[ClockEff
             clock = start_clock(session, case, _START[effect], policy, calendar, now)
             if clock.step == "resolve":
                 case.extension_granted = False
+            if effect is ClockEffect.RESTART_RESOLVE and new_deadline is not None:
+                _set_deadline(clock, calendar, new_deadline)
         elif effect is ClockEffect.PAUSE:
             for clock in running_clocks(session, case):
                 if clock.paused_at is None:
@@ -197,6 +199,12 @@ def _move(clock: CaseClock, calendar: WorkingCalendar, now: datetime, deadline: 
     clock.due_at = deadline
     clock.warn_at = _before(calendar, track, deadline, lead)
     clock.next_check_at = _next_check(clock)
+
+
+def _set_deadline(clock: CaseClock, calendar: WorkingCalendar, deadline: datetime) -> None:
+    """A deadline a supervisor set on reopening: it is the new round's original deadline."""
+    _move(clock, calendar, clock.started_at, deadline)
+    clock.original_due_at = deadline
 
 
 def _reapply(clock: CaseClock, policy: SlaPolicy, calendar: WorkingCalendar) -> None:

@@ -191,49 +191,65 @@ def _record_events(session: Session, clock_ids: list[int], now: datetime) -> lis
     return list(session.execute(stmt).all())
 
 
-def _people(session: Session, agency_ids: set[int]) -> tuple[dict[Role, list[User]],
-                                                               dict[int, list[User]]]:
-    """Active supervisors and operators, and each agency's active staff, in three reads."""
-    by_role = {role: list(session.scalars(sa.select(User).where(
-        User.role == role, User.is_active.is_(True)).order_by(User.id)))
-        for role in (Role.SUPERVISOR, Role.OPERATOR)}
-    staff: dict[int, list[User]] = {agency_id: [] for agency_id in agency_ids}
-    if agency_ids:
-        for user in session.scalars(sa.select(User).where(
-                User.agency_id.in_(agency_ids), User.role == Role.STAFF,
-                User.is_active.is_(True)).order_by(User.id)):
-            staff[user.agency_id].append(user)  # type: ignore[index]
-    return by_role, staff
+@dataclass(frozen=True)
+class _Person:
+    """Who is notified: just what a message needs, read without the ORM."""
+
+    id: int
+    role: str
+    agency_id: int | None
+    language: str
+
+
+def _people(session: Session, agency_ids: set[int]) -> tuple[list[_Person], list[_Person],
+                                                               dict[int, list[_Person]]]:
+    """Active supervisors, active operators and each agency's active staff, in one read."""
+    users = User.__table__
+    wanted = sa.or_(users.c.role.in_([Role.SUPERVISOR.value, Role.OPERATOR.value]),
+                    sa.and_(users.c.role == Role.STAFF.value, users.c.agency_id.in_(agency_ids)))
+    rows = session.execute(sa.select(users.c.id, users.c.role, users.c.agency_id,
+                                     users.c.language)
+                           .where(users.c.is_active.is_(True), wanted).order_by(users.c.id))
+    supervisors: list[_Person] = []
+    operators: list[_Person] = []
+    staff: dict[int, list[_Person]] = {agency_id: [] for agency_id in agency_ids}
+    for row in rows:
+        person = _Person(row.id, row.role, row.agency_id, row.language)
+        if row.role == Role.SUPERVISOR:
+            supervisors.append(person)
+        elif row.role == Role.OPERATOR:
+            operators.append(person)
+        else:
+            staff[row.agency_id].append(person)
+    return supervisors, operators, staff
 
 
 def _escalate(session: Session, events: list[sa.Row[Any]], clocks: dict[int, sa.Row[Any]],
               now: datetime, zone: tzinfo, digest_after: int) -> int:
     """Queue the messages for the new events: one per event and person, or one digest."""
     breached = {e.clock_id for e in events if e.kind == "breach"}
-    by_role, staff = _people(session, {clocks[e.clock_id].agency_id for e in events
-                                       if clocks[e.clock_id].agency_id is not None})
-    # person id -> kind -> events they hear about
-    owed: dict[int, dict[str, list[sa.Row[Any]]]] = defaultdict(lambda: defaultdict(list))
-    users: dict[int, User] = {}
-    for event in events:
+    # (agency id, kind) -> events its handlers hear of (agency None: triage, the operators)
+    groups: dict[tuple[int | None, str], list[sa.Row[Any]]] = defaultdict(list)
+    for event in sorted(events, key=lambda e: e.id):
         if event.kind == "warning" and event.clock_id in breached:
             continue
-        agency_id = clocks[event.clock_id].agency_id
-        hearing = list(staff[agency_id] if agency_id is not None else by_role[Role.OPERATOR])
-        if event.kind == "breach":
-            hearing += by_role[Role.SUPERVISOR]
-        for user in hearing:
-            users[user.id] = user
-            owed[user.id][event.kind].append(event)
+        groups[(clocks[event.clock_id].agency_id, event.kind)].append(event)
+    supervisors, operators, staff = _people(
+        session, {agency_id for agency_id, _ in groups if agency_id is not None})
+    owed: list[tuple[_Person, str, list[sa.Row[Any]]]] = []
+    for (agency_id, kind), theirs in groups.items():
+        handlers = staff[agency_id] if agency_id is not None else operators
+        owed += [(person, kind, theirs) for person in handlers]
+    every_breach = [e for (_, kind), theirs in groups.items() if kind == "breach" for e in theirs]
+    every_breach.sort(key=lambda e: e.id)
+    owed += [(person, "breach", every_breach) for person in supervisors if every_breach]
     messages: list[dict[str, Any]] = []
-    for user_id, kinds in owed.items():
-        user = users[user_id]
-        for kind, theirs in kinds.items():
-            if len(theirs) > digest_after:
-                messages.append(digest_row(theirs, clocks, user, kind, now))
-            else:
-                messages += [outbox_row(e, clocks[e.clock_id], user, f"sla_{kind}", now, zone)
-                             for e in theirs]
+    for person, kind, theirs in owed:
+        if len(theirs) > digest_after:
+            messages.append(digest_row(theirs, clocks, person, kind, now))
+        else:
+            messages += [outbox_row(e, clocks[e.clock_id], person, f"sla_{kind}", now, zone)
+                         for e in theirs]
     if not messages:
         return 0
     # No RETURNING: the driver's executemany (a pipeline of one prepared statement on
@@ -243,11 +259,11 @@ def _escalate(session: Session, events: list[sa.Row[Any]], clocks: dict[int, sa.
     return len(messages)
 
 
-def _language(user: User) -> str:
+def _language(user: Any) -> str:
     return user.language if user.language in LANGUAGES else "vi"
 
 
-def _message(key: str, topic: str, case_id: int | None, user: User, agency_id: int | None,
+def _message(key: str, topic: str, case_id: int | None, user: Any, agency_id: int | None,
              payload: dict[str, Any], now: datetime) -> dict[str, Any]:
     return {"dedupe_key": key, "topic": topic, "case_id": case_id, "recipient_user_id": user.id,
             "recipient_agency_id": agency_id if user.role == Role.STAFF else None,
@@ -255,7 +271,7 @@ def _message(key: str, topic: str, case_id: int | None, user: User, agency_id: i
             "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
 
 
-def outbox_row(event: Any, clock: Any, user: User, topic: str, now: datetime,
+def outbox_row(event: Any, clock: Any, user: Any, topic: str, now: datetime,
                zone: tzinfo) -> dict[str, Any]:
     """One outbox message for an SLA event, shaped as `notifications.enqueue` shapes them.
 
@@ -277,22 +293,20 @@ def outbox_row(event: Any, clock: Any, user: User, topic: str, now: datetime,
                     payload, now)
 
 
-def digest_row(events: Sequence[Any], clocks: dict[int, Any], user: User, kind: str,
+def digest_row(ordered: Sequence[Any], clocks: dict[int, Any], user: Any, kind: str,
                now: datetime) -> dict[str, Any]:
-    """One message standing for many events of a kind (the first event id keeps it unique)."""
+    """One message for many events of a kind, in id order (the first id keeps it unique)."""
     language = _language(user)
     topic = f"sla_{kind}_digest"
-    ordered = sorted(events, key=lambda e: e.id)
-    codes = [clocks[e.clock_id].tracking_code for e in ordered]
-    more = len(codes) - DIGEST_CODES
-    body = ", ".join(codes[:DIGEST_CODES]) + (f" (+{more})" if more > 0 else "")
-    agencies = {clocks[e.clock_id].agency_id for e in ordered}
+    codes = [clocks[e.clock_id].tracking_code for e in ordered[:DIGEST_CODES]]
+    more = len(ordered) - len(codes)
+    body = ", ".join(codes) + (f" (+{more})" if more > 0 else "")
     payload = {"title": render(topic, language, count=len(ordered)), "topic": topic,
                "case_id": None, "tracking_code": None, "state": None, "kind": kind,
-               "count": len(ordered), "tracking_codes": codes[:DIGEST_CODES],
+               "count": len(ordered), "tracking_codes": codes,
                "sla_event_ids": [ordered[0].id, ordered[-1].id], "body": body}
-    agency_id = agencies.pop() if len(agencies) == 1 else None
-    return _message(f"sla:digest:{ordered[0].id}:{user.id}", topic, None, user, agency_id,
+    # Staff hear only of their own agency's cases: the digest is addressed as that agency's.
+    return _message(f"sla:digest:{ordered[0].id}:{user.id}", topic, None, user, user.agency_id,
                     payload, now)
 
 

@@ -43,6 +43,8 @@ class CaseListArgs(PageArgs):
     agency = text(max_len=40, metadata={"description": "Agency id or code"})
     overdue = fields.Boolean(metadata={"description": "Open with its deadline passed (or not)"})
     due_before = fields.AwareDateTime(metadata={"description": "Deadline before this instant"})
+    pending_extension = fields.Boolean(
+        metadata={"description": "An extension request awaits a decision (or not)"})
     q = text(max_len=200, metadata={
         "description": "Free text (with or without Vietnamese diacritics) or a tracking code"})
 
@@ -218,6 +220,9 @@ class StaffCaseSummarySchema(ma.Schema):
     due_at = fields.DateTime(allow_none=True)
     due_step = fields.String(allow_none=True)
     is_overdue = fields.Boolean()
+    remaining_minutes = fields.Integer(allow_none=True, metadata={
+        "description": "Working minutes to the deadline (clock minutes on the immediate "
+                       "track); negative when late"})
     resolve_due_at = fields.DateTime(allow_none=True)
     pending_extension_due_at = fields.DateTime(allow_none=True)
     thumb_url = fields.String(allow_none=True)

@@ -30,13 +30,14 @@ from reports_app.reports.photos import (
     process_uploads,
     read_uploads,
 )
-from reports_app.workflow_context import workflow_context
+from reports_app.workflow_context import app_calendar, workflow_context
 from workflows import machine
 from workflows.machine import PARTY_LABELS, Action, FieldName, Party
 from workflows.notifications import DECISION_LABELS, REJECT_REASON_LABELS
 from workflows.operations import Actor, allowed_actions_for, is_reporter, perform_action
 from workflows.roles import SEES_REPORTER, Role
-from workflows.states import OPEN_STATES, STATE_LABELS, CaseState, RejectReason
+from workflows.sla_clock import remaining
+from workflows.states import OPEN_STATES, STATE_LABELS, CaseState, RejectReason, Track
 from workflows.text import fold
 
 log = logging.getLogger(__name__)
@@ -120,6 +121,9 @@ def filter_cases(stmt: sa.Select[Any], args: Mapping[str, Any], now: datetime) -
         stmt = stmt.where(overdue)
     elif args.get("overdue") is False:
         stmt = stmt.where(sa.or_(Case.due_at.is_(None), sa.not_(overdue)))
+    if args.get("pending_extension") is not None:
+        pending = Case.pending_extension_due_at.is_not(None)
+        stmt = stmt.where(pending if args["pending_extension"] else sa.not_(pending))
     if args.get("due_before") is not None:
         stmt = stmt.where(Case.due_at < args["due_before"])
     query = (args.get("q") or "").strip()
@@ -170,6 +174,14 @@ def _is_overdue(case: Case, now: datetime) -> bool:
     return case.due_at is not None and case.due_at < now and case.state in OPEN_STATES
 
 
+def _remaining(case: Case, now: datetime) -> int | None:
+    """Working (or, on the immediate track, clock) minutes to the running deadline."""
+    if case.due_at is None or case.state not in OPEN_STATES:
+        return None
+    left = remaining(app_calendar(), Track(case.track), now, case.due_at)
+    return int(left.total_seconds() // 60)
+
+
 def reporter_view(case: Case) -> dict[str, Any]:
     """Who sent the case: the account's details, or the contact given without an account."""
     account = case.reporter
@@ -193,7 +205,8 @@ def case_summary(case: Case, *, now: datetime, with_reporter: bool) -> dict[str,
         "description": case.description, "address": case.address,
         "lat": case.lat, "lon": case.lon, "submitted_at": case.submitted_at,
         "updated_at": case.updated_at, "due_at": case.due_at, "due_step": case.due_step,
-        "is_overdue": _is_overdue(case, now), "resolve_due_at": case.resolve_due_at,
+        "is_overdue": _is_overdue(case, now), "remaining_minutes": _remaining(case, now),
+        "resolve_due_at": case.resolve_due_at,
         "pending_extension_due_at": case.pending_extension_due_at,
         "thumb_url": media_url(first.thumb_key) if first else None,
     }

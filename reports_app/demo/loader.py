@@ -23,6 +23,7 @@ from reports_app.auth.passwords import verify_password
 from reports_app.auth.service import create_user, update_user
 from reports_app.extensions import db
 from reports_app.models import Agency, Area, Category, RoutingRule, SlaPolicy, User
+from reports_app.open311.keys import ensure_demo_keys
 from workflows.roles import Role
 
 log = logging.getLogger(__name__)
@@ -140,6 +141,7 @@ def load_demo() -> LoadResult:
 
     for account in demo_accounts(agency_by_code):
         _ensure_user(account, result)
+    ensure_demo_keys(data.get("open311_api_keys", []), result.count)
     db.session.commit()
     log.info("demo loaded: created %s, updated %s", result.created, result.updated)
     return result

@@ -22,7 +22,7 @@ from reports_app.common.schemas import PageArgs, StrictSchema, multiline, text
 from reports_app.db import utcnow
 from reports_app.models import Area, Case, CaseEvent, CasePhoto
 from workflows.machine import PARTY_LABELS, TABLE, Action, Party
-from workflows.states import OPEN_STATES, STATE_LABELS, CaseState
+from workflows.states import DONE_STATES, OPEN_STATES, STATE_LABELS, CaseState
 
 IDEMPOTENCY_KEY_MAX = 200
 MAX_RADIUS_M = 5000
@@ -409,6 +409,13 @@ class PublicReportSchema(ma.Schema):
     agency = fields.Function(_agency, metadata={"type": "object"})
     submitted_at = fields.DateTime()
     updated_at = fields.DateTime()
+    due_at = fields.Function(_due_at, metadata={"type": "string", "format": "date-time",
+                                                "description": "the running step's deadline"})
+    resolve_due_at = fields.DateTime(allow_none=True,
+                                     metadata={"description": "the deadline to resolve"})
+    resolved_at = fields.Function(
+        lambda c: c.resolved_at.isoformat() if c.resolved_at and c.state in DONE_STATES else None,
+        metadata={"type": "string", "format": "date-time", "description": "date handled"})
     public_reply = fields.String(allow_none=True)
     reject_reason = fields.String(allow_none=True)
     photos = fields.Method("public_photos", metadata={"type": "array"})

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, timedelta
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
 import sqlalchemy as sa
@@ -115,24 +115,84 @@ def _begin(user: User, key: str, digest: str) -> idempotency.Claim | idempotency
 
 def _file_report(user: User, form: dict[str, Any], blobs: list[bytes],
                  claim: idempotency.Claim | None) -> dict[str, Any]:
-    """Validate against the database, process photos, place, route, store, commit."""
-    config = current_app.config
-    ctx = workflow_context()
+    """The app's form as an intake; the reply is recorded for the idempotency key in the same
+    transaction as the report."""
     category = db.session.scalar(sa.select(Category).where(Category.code == form["category"]))
     if category is None or not category.is_active:
         abort(422, "validation_error", errors={"category": ["Unknown or inactive category."]})
+    replies: list[dict[str, Any]] = []
+
+    def record(case: Case) -> None:
+        body = ReportSchema().dump(case)
+        if claim is not None and not idempotency.record(db.session, claim, 201, body, case.id):
+            # Our claim was taken over as abandoned: the other request owns the key now.
+            raise idempotency.RequestInProgress(retry_after=1)
+        replies.append(body)
+
+    file_report(Intake(
+        category=category, description=form["description"].strip(),
+        attributes=form["attributes"], blobs=blobs, source="app", actor=Actor(user),
+        reporter=user, point=(form["lat"], form["lon"]) if "lat" in form else None,
+        accuracy_m=form.get("accuracy_m"), address=form.get("address"),
+        captured_at=form.get("captured_at"), is_public=form["is_public"],
+        is_anonymous=form["is_anonymous"]), before_commit=record)
+    return replies[0]
+
+
+@dataclass
+class Intake:
+    """A new report from any channel (the app, an Open311 client), its category already chosen.
+
+    Every channel files through `file_report`, so the same checks, placing, routing, workflow
+    and figures apply to all of them.
+    """
+
+    category: Category
+    description: str
+    attributes: Mapping[str, Any]
+    """Answers to the category's fields, as sent; checked by `clean_attributes`."""
+    blobs: list[bytes]
+    """The photo files' bytes (already counted and read within the limits)."""
+    source: str
+    actor: Actor
+    reporter: User | None = None
+    point: tuple[float, float] | None = None
+    accuracy_m: float | None = None
+    address: str | None = None
+    captured_at: datetime | None = None
+    is_public: bool = True
+    is_anonymous: bool = False
+    reporter_name: str | None = None
+    reporter_phone: str | None = None
+    reporter_email: str | None = None
+    channel_attributes: Mapping[str, Any] = field(default_factory=dict)
+    """What the channel keeps with the answers, under keys starting with `_` (a field code
+    never does), e.g. Open311's `_media_url`."""
+    photo_field: str = "photos"
+    """The form field the photos came in, named in refusals."""
+
+
+def file_report(intake: Intake, before_commit: Callable[[Case], None] | None = None) -> Case:
+    """Validate against the database, process photos, place, route, store, commit.
+
+    `before_commit` runs inside the transaction with the new case (the app records its
+    idempotency reply there). Raises the API's 4xx errors; leaves no file or row behind.
+    """
+    config = current_app.config
+    ctx = workflow_context()
+    category = intake.category
     try:
-        attributes = clean_attributes(category.fields or [], form["attributes"])
+        attributes = clean_attributes(category.fields or [], intake.attributes)
     except InvalidAttributes as exc:
         abort(422, exc.code, errors=exc.errors)
+    attributes.update(intake.channel_attributes)
 
-    app_point = (form["lat"], form["lon"]) if "lat" in form else None
     # Refuse a point outside the service area before spending time on the photos.
-    area = _place(*app_point) if app_point else None
+    area = _place(*intake.point) if intake.point else None
     # Hold no database connection while decoding photos or waiting for a geocoder.
     db.session.rollback()
-    processed = process_uploads(blobs, photo_limits(config))
-    location = choose_location(app_point, [_gps(p) for p in processed],
+    processed = process_uploads(intake.blobs, photo_limits(config), intake.photo_field)
+    location = choose_location(intake.point, [_gps(p) for p in processed],
                                float(config["LOCATION_MISMATCH_M"]))
     if location is None:
         abort(422, "location_required", errors={
@@ -140,32 +200,32 @@ def _file_report(user: User, form: dict[str, Any], blobs: list[bytes],
             "lon": ["Send lat and lon, or a photo with a GPS position."]})
     if area is None:
         area = _place(location.lat, location.lon)
-    given_time = form.get("captured_at")
+    given_time = intake.captured_at
     captured_at = given_time.astimezone(UTC) if given_time else next(
         (t for p in processed
          if (t := exif_capture_time(p.metadata.captured_at, ctx.tz, ctx.now)) is not None), None)
-    if not form.get("address"):
+    if not intake.address:
         db.session.rollback()
-    address = form.get("address") or describe_location(location.lat, location.lon, area)
+    address = intake.address or describe_location(location.lat, location.lon, area)
     rule = route(db.session, category.id, area.id)
 
     writer = PhotoWriter(app_storage(), ctx.tz)
     try:
         stored = [writer.store(p, ctx.now) for p in processed]
         report = NewReport(
-            category=category, description=form["description"].strip(), lat=location.lat,
-            lon=location.lon, area_id=area.id, accuracy_m=form.get("accuracy_m"),
-            address=address, captured_at=captured_at, is_public=form["is_public"],
-            is_anonymous=form["is_anonymous"], attributes=attributes, source="app",
-            location_source=location.source, location_mismatch_m=location.mismatch_m)
-        case = submit_report(db.session, report, Actor(user), ctx, reporter=user, photos=stored,
-                             routed_agency_id=rule.agency_id if rule else None,
+            category=category, description=intake.description, lat=location.lat,
+            lon=location.lon, area_id=area.id, accuracy_m=intake.accuracy_m,
+            address=address, captured_at=captured_at, is_public=intake.is_public,
+            is_anonymous=intake.is_anonymous, attributes=attributes, source=intake.source,
+            location_source=location.source, location_mismatch_m=location.mismatch_m,
+            reporter_name=intake.reporter_name, reporter_phone=intake.reporter_phone,
+            reporter_email=intake.reporter_email)
+        case = submit_report(db.session, report, intake.actor, ctx, reporter=intake.reporter,
+                             photos=stored, routed_agency_id=rule.agency_id if rule else None,
                              routing_rule_id=rule.id if rule else None)
         db.session.flush()
-        body = ReportSchema().dump(case)
-        if claim is not None and not idempotency.record(db.session, claim, 201, body, case.id):
-            # Our claim was taken over as abandoned: the other request owns the key now.
-            raise idempotency.RequestInProgress(retry_after=1)
+        if before_commit is not None:
+            before_commit(case)
         db.session.commit()
     except idempotency.RequestInProgress as exc:
         db.session.rollback()
@@ -178,7 +238,7 @@ def _file_report(user: User, form: dict[str, Any], blobs: list[bytes],
     if location.mismatch_m is not None:
         log.info("case %s: app position and photo GPS differ by %.0f m", case.id,
                  location.mismatch_m)
-    return body
+    return case
 
 
 def _gps(photo: ProcessedPhoto) -> tuple[float, float] | None:
@@ -255,7 +315,7 @@ def public_report(code_or_id: str) -> Case:
     code = normalise_code(code_or_id)
     if code is not None:
         condition = Case.tracking_code == code
-    elif code_or_id.isdigit() and len(code_or_id) < 19:
+    elif code_or_id.isdecimal() and len(code_or_id) < 19:
         condition = Case.id == int(code_or_id)
     else:
         abort(404, "not_found")

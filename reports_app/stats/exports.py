@@ -34,8 +34,6 @@ TEXT: dict[str, dict[str, str]] = {
     "trend": {"vi": "Diễn biến các tháng", "en": "Trend over the months"},
     "chart_counts": {"vi": "Tiếp nhận và đã xử lý", "en": "Received and handled"},
     "chart_rates": {"vi": "Tỷ lệ đúng hạn và hài lòng", "en": "On-time and satisfaction rates"},
-    "no_trend": {"vi": "Chưa có tháng nào trước đó được lưu.",
-                 "en": "No earlier month has been kept yet."},
     "median": {"vi": "Thời gian xử lý (giờ làm việc): trung vị {median}, 90% trong {p90}",
                "en": "Time to resolve (working hours): median {median}, 90% within {p90}"},
     "none": {"vi": "—", "en": "—"},
@@ -89,7 +87,7 @@ def monthly_csv(data: dict[str, Any], lang: str) -> str:
     out.write(BOM)
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([COLUMNS[c][lang] for c in COLUMNS])
-    total = {"code": data.get("scope", ""), "name": TEXT["scope"][lang], **data["figures"]}
+    total = {"code": "", "name": TEXT["scope"][lang], **data["figures"]}
     writer.writerow(_csv_row("province", total, lang))
     for section in ("agency", "category"):
         for row in data["breakdowns"].get(section, []):
@@ -123,7 +121,8 @@ def trend_charts(trend: Sequence[dict[str, Any]], lang: str) -> list[Markup]:
 
 
 def monthly_html(data: dict[str, Any], lang: str) -> str:
-    """The printable page: headline, totals, a table per agency and per category, the trend."""
+    """The printable page: headline, totals, a table per agency and per category, the trend
+    (the kept months up to this one, this one included, so there is always a point)."""
     figures = data["figures"]
 
     def hours(value: float | None) -> str:
@@ -143,5 +142,5 @@ def monthly_html(data: dict[str, Any], lang: str) -> str:
                                            end=local(data["window"]["to"])),
         median=TEXT["median"][lang].format(median=hours(figures["median_hours_to_resolve"]),
                                            p90=hours(figures["p90_hours_to_resolve"])),
-        charts=trend_charts(data.get("trend", []), lang) if data.get("trend") else [],
+        charts=trend_charts(data["trend"], lang),
         percent=lambda rate: TEXT["none"][lang] if rate is None else f"{rate * 100:.1f}%")

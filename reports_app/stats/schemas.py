@@ -55,7 +55,7 @@ class WindowArgs(ma.Schema):
 
     from_ = Instant(data_key="from", metadata={
         "description": "start (inclusive): a date (midnight, province time) or an instant; "
-                       "default: 1 January of the current year", "example": "2026-01-01"})
+                       "default: the 1 January before `to`", "example": "2026-01-01"})
     to = Instant(metadata={
         "description": "end (exclusive): a date or an instant; default: now. "
                        "from=2026-10-01&to=2026-11-01 is October", "example": "2026-11-01"})

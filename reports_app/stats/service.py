@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,13 +26,14 @@ def _instant(value: date | datetime, zone: ZoneInfo) -> datetime:
 
 
 def window_from(args: dict[str, Any], now: datetime) -> Window:
-    """[from, to): dates are midnights in the province's zone; defaults: this year until now."""
+    """[from, to): dates are midnights in the province's zone; default: to = now, from = the
+    1 January before `to` (the year so far)."""
     zone = ZoneInfo(current_app.config["TIMEZONE"])
     start = args.get("from_")
     end = args.get("to")
-    start_at = _instant(start, zone) if start is not None else datetime(
-        now.astimezone(zone).year, 1, 1, tzinfo=zone)
     end_at = _instant(end, zone) if end is not None else now
+    year = (end_at - timedelta(microseconds=1)).astimezone(zone).year
+    start_at = _instant(start, zone) if start is not None else datetime(year, 1, 1, tzinfo=zone)
     if start_at >= end_at:
         abort(422, "validation_error", errors={"from": ["Must be before `to` (default: now)."]})
     return Window(start_at, end_at)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 
 from reports_app.db import utcnow
 from reports_app.extensions import db
-from tests.factories import act, make_area, square
+from tests.factories import act, make_area, make_case, square
 
 
 def _ids(client, user, as_user, query: str = "") -> list[int]:
@@ -181,3 +182,23 @@ def test_queue_row_shape(client, case_in, people, as_user):
     assert row["due_step"] == "accept"
     assert row["version"] == case.version
 
+
+
+def test_rows_carry_the_working_time_left(client, refdata, people, as_user):
+    """Each open row says how many working minutes remain before its deadline."""
+    monday_9 = datetime(2026, 11, 16, 2, 0, tzinfo=UTC)
+    make_case(refdata, people.reporter, routed=False, now=monday_9)
+    # Four working hours of triage from Monday 09:00; at 10:00 three remain.
+    with time_machine.travel(monday_9 + timedelta(hours=1), tick=False):
+        row = client.get("/api/v1/cases", headers=as_user(people.operator)).get_json()["items"][0]
+    assert row["remaining_minutes"] == 180
+
+
+def test_pending_extension_filter_lists_cases_awaiting_a_decision(client, case_in, people,
+                                                                  as_user):
+    """Supervisors find the extension requests they must decide."""
+    waiting = case_in("in_progress")
+    case_in("in_progress")
+    act(waiting, "request_extension", people.staff, reason="Cần thêm vật tư",
+        due_at=utcnow() + timedelta(days=30))
+    assert _ids(client, people.supervisor, as_user, "?pending_extension=true") == [waiting.id]

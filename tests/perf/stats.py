@@ -8,13 +8,15 @@ What it does:
      it with the app's migrations (unless --reuse finds the cases already loaded);
   2. loads a national-scale reference set (34 provinces, 3,366 wards, 200 agencies,
      12 categories) and N cases spread evenly over the 12 months before 2026-11-01 (INSERT …
-     SELECT generate_series, no ORM): about 80% resolved or closed (a tenth of those late,
+     SELECT generate_series, no ORM), each with the agency routing gives its category and
+     ward (5% moved to another agency): about 80% resolved or closed (a tenth of those late,
      some with extensions; three quarters rated), 12% open (some overdue), 8% rejected;
      descriptions of realistic length so the rows are as wide as real ones; then VACUUM
      ANALYZE, as autovacuum would;
-  3. times `compute_summary` (the whole call: both SQL statements, the Python that folds the
-     class counts, the names of the breakdown rows) with all three breakdowns, for the whole
-     year (every case), a quarter and a month, and for the year filtered by one agency;
+  3. times `compute_summary` (the whole call: both SQL statements, the Python that adds up
+     the groups, the names of the breakdown rows) with all three breakdowns, for the whole
+     year (every case), a quarter and a month, and for the year filtered by one agency; and,
+     for scale, a bare `SELECT count(*)` over the same windows;
   4. prints EXPLAIN (ANALYZE, BUFFERS) of the statements of the whole-year summary.
 Figures go to stdout: median and p95 in ms per window.
 """
@@ -102,8 +104,11 @@ INSERT INTO cases (tracking_code, source, state, priority, track, version, is_an
                    resolve_original_due_at, extension_granted, resolution_round,
                    latest_rating, resolve_working_minutes, created_at, updated_at)
 SELECT 'PF-' || g, 'app', s.state, 'normal', 'deadline', 3, false, true,
-       1 + (r2 * 12)::int %% 12, 35 + (r3 * 3366)::int %% 3366,
-       CASE WHEN s.state IN ('submitted', 'rejected') THEN NULL ELSE 1 + (r4 * 200)::int %% 200 END,
+       d.category_id, d.area_id,
+       CASE WHEN s.state IN ('submitted', 'rejected') THEN NULL
+            -- Routing picks the agency from (category, area); one in 20 was moved by hand.
+            WHEN r4 < 0.05 THEN 1 + (r4 * 4000)::int %% 200
+            ELSE 1 + (d.area_id * 7 + d.category_id * 13) %% 200 END,
        CASE WHEN s.state = 'rejected'
             THEN (ARRAY['spam', 'duplicate', 'out_of_scope', 'abusive',
                         'not_enough_information'])[1 + (r5 * 5)::int %% 5] END,
@@ -128,6 +133,8 @@ FROM (SELECT g, random() AS r1, random() AS r2, random() AS r3, random() AS r4,
       FROM generate_series(1, %(cases)s) g) AS r
 CROSS JOIN LATERAL (SELECT timestamptz '2025-11-01 00:00+00'
                            + (g - 1) * (interval '365 days' / %(cases)s) AS sub) AS t
+CROSS JOIN LATERAL (SELECT 1 + (r2 * 12)::int %% 12 AS category_id,
+                           35 + (r3 * 3366)::int %% 3366 AS area_id) AS d
 CROSS JOIN LATERAL (SELECT CASE WHEN r1 < 0.70 THEN 'closed' WHEN r1 < 0.80 THEN 'resolved'
                                 WHEN r1 < 0.86 THEN 'in_progress' WHEN r1 < 0.89 THEN 'assigned'
                                 WHEN r1 < 0.90 THEN 'submitted' WHEN r1 < 0.92 THEN 'need_info'
@@ -177,6 +184,20 @@ def timed(label: str, window: Window, runs: int, filters: Filters | None = None)
     print(f"{label:<34} {summary.figures.counts['received'] + summary.figures.counts['excluded']:>9,} "
           f"cases  median {statistics.median(times):7.1f} ms  p95 {p95:7.1f} ms  "
           f"({rows} breakdown rows)  {summary.headline['en']}", flush=True)
+
+
+def floor(label: str, window: Window, runs: int) -> None:
+    """What merely counting the window's cases costs on this machine: the floor of any scan."""
+    stmt = sa.text("SELECT count(*) FROM cases WHERE submitted_at >= :a AND submitted_at < :b")
+    times = []
+    for i in range(runs + 2):
+        started = time.perf_counter()
+        db.session.execute(stmt, {"a": window.start, "b": window.end}).scalar()
+        if i >= 2:
+            times.append((time.perf_counter() - started) * 1000)
+    db.session.rollback()
+    print(f"{label:<34} SELECT count(*) alone: median {statistics.median(times):7.1f} ms",
+          flush=True)
 
 
 def explain(window: Window) -> None:
@@ -242,6 +263,10 @@ def main() -> None:
         timed("one month (2026-10)", Window(datetime(2026, 10, 1, tzinfo=UTC), YEAR_END),
               args.runs)
         timed("whole year, agency AG7 only", year, args.runs, Filters(agency_id=7))
+        print("\n-- for scale: the cost of only counting the same cases")
+        floor("whole year (every case)", year, args.runs)
+        floor("one month (2026-10)", Window(datetime(2026, 10, 1, tzinfo=UTC), YEAR_END),
+              args.runs)
         print("\n-- EXPLAIN (ANALYZE, BUFFERS), whole year")
         explain(year)
 

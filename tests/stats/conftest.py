@@ -102,3 +102,10 @@ def rate(case: Case, user: User, rating: str, now: datetime,
 def citizen(app: Any) -> Callable[[], User]:
     """Make a citizen account."""
     return lambda: factories.make_user(Role.CITIZEN)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_public_cache(request: pytest.FixtureRequest) -> None:
+    """Each test starts without public summaries cached by an earlier one."""
+    if "app" in request.fixturenames:
+        request.getfixturevalue("app").extensions.pop("stats_public_cache", None)

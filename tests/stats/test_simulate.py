@@ -143,3 +143,24 @@ def test_simulation_refuses_months_that_have_not_ended(app, demo):
     result = _simulate(app, "--until", "2026-11")
     assert result.exit_code != 0
     assert "has not ended yet" in result.output
+
+
+def test_a_failed_simulation_leaves_nothing_behind(app, demo, monkeypatch):
+    """One transaction: a crash half-way keeps no case, no account and no new file."""
+    from pathlib import Path
+
+    from workflows.simulate import Simulation
+
+    def crash(self, case, now):  # noqa: ANN001, ANN202
+        raise RuntimeError("power cut")
+
+    media = Path(app.config["MEDIA_ROOT"])
+    before = {p for p in media.rglob("*") if p.is_file()} if media.exists() else set()
+    monkeypatch.setattr(Simulation, "_on_resolve", crash)
+    result = _simulate(app)
+    assert isinstance(result.exception, RuntimeError)
+    assert db.session.scalar(sa.select(sa.func.count(Case.id))) == 0
+    assert db.session.scalar(sa.select(sa.func.count(User.id)).where(
+        User.email.like("sim.citizen.%"))) == 0
+    after = {p for p in media.rglob("*") if p.is_file()} if media.exists() else set()
+    assert after == before

@@ -109,3 +109,28 @@ def test_assignment_notifies_the_reporter_and_the_agency(refdata):
     recipients = set(db.session.scalars(sa.select(OutboxMessage.recipient_user_id)
                                         .where(OutboxMessage.case_id == case.id)))
     assert recipients == {reporter.id, staff.id}
+
+
+def test_a_supervisor_reopening_with_a_deadline_sets_the_new_round(refdata):
+    """The due_at given on reopen becomes the new resolve round's (original) deadline."""
+    case = make_case(refdata, now=MONDAY_9)
+    staff = make_user(Role.STAFF, agency=refdata.department)
+    supervisor = make_user(Role.SUPERVISOR)
+    act(case, "accept", staff, now=MONDAY_9)
+    act(case, "resolve", staff, now=MONDAY_9, note="Xong", photos=["x"])
+    new_deadline = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+    act(case, "reopen", supervisor, now=MONDAY_9, note="Làm lại", due_at=new_deadline)
+    assert case.resolve_due_at == new_deadline
+    assert case.resolve_original_due_at == new_deadline
+    assert case.extension_granted is False
+
+
+def test_resolving_drops_a_pending_extension_request(refdata):
+    """A request for more time is moot once the case is resolved."""
+    case = make_case(refdata, now=MONDAY_9)
+    staff = make_user(Role.STAFF, agency=refdata.department)
+    act(case, "accept", staff, now=MONDAY_9)
+    act(case, "request_extension", staff, now=MONDAY_9, reason="Chờ vật tư",
+        due_at=datetime(2026, 12, 30, 3, 0, tzinfo=UTC))
+    act(case, "resolve", staff, now=MONDAY_9, note="Xong", photos=["x"])
+    assert case.pending_extension_due_at is None

@@ -6,22 +6,14 @@ import { PAGE, formatRemaining, label, stateLabel, t } from "./i18n.js";
 import { createMap, drawAreas, legend, stateMarker } from "./map.js";
 import { el, photoLink, stateBadge, time } from "./ui.js";
 
-/** Working time left per case id, from the SLA view of running deadlines (one request). */
-export async function remainingByCase(query = {}) {
-  const page = await api("/sla/due-soon", {
-    query: { include_overdue: true, within_hours: 1000, page_size: 100, ...query },
-  });
-  return new Map(page.items.map((item) => [item.case_id, item]));
-}
-
 /** The deadline cell: when, how much working time is left, and a word when it is late. */
-export function deadline(c, remaining) {
+export function deadline(c) {
   if (!c.due_at) return el("span", { class: "muted" }, t("no_deadline"));
   const parts = [time(c.due_at)];
   if (c.due_step) parts.push(" ", el("span", { class: "muted" }, `(${t(`step_${c.due_step}`)})`));
-  if (remaining) {
-    parts.push(el("br"), el("span", { class: remaining.remaining_minutes < 0 ? "late" : "left" },
-      formatRemaining(remaining.remaining_minutes, remaining.track)));
+  if (c.remaining_minutes !== null && c.remaining_minutes !== undefined) {
+    parts.push(el("br"), el("span", { class: c.remaining_minutes < 0 ? "late" : "left" },
+      formatRemaining(c.remaining_minutes, c.track)));
   } else if (c.is_overdue) {
     parts.push(el("br"), el("span", { class: "late" }, t("overdue")));
   }
@@ -40,14 +32,14 @@ function fact(name, value) {
   return [el("dt", {}, name), el("dd", {}, value === null || value === undefined || value === "" ? "—" : value)];
 }
 
-export function facts(c, remaining) {
+export function facts(c) {
   return el("dl", { class: "facts block" },
     fact(t("category"), label(c.category && c.category.name)),
     fact(t("area"), c.area ? label(c.area.name) : null),
     fact(t("address"), c.address),
     fact(t("agency"), c.agency ? label(c.agency.name) : t("not_assigned")),
     fact(t("submitted_at"), time(c.submitted_at)),
-    fact(t("deadline"), deadline(c, remaining)),
+    fact(t("deadline"), deadline(c)),
     c.pending_extension_due_at ? fact(t("extension_requested"), time(c.pending_extension_due_at)) : null,
     c.resolved_at ? fact(t("resolved_at"), time(c.resolved_at)) : null,
     c.reject_reason ? fact(t("reject_reason"), label(c.reject_reason_label) || c.reject_reason) : null,

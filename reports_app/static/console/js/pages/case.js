@@ -32,17 +32,13 @@ async function render(c) {
     categories(),
     clockStatus(c),
   ]);
-  const current = clocks && clocks.remaining_minutes !== null
-    ? { remaining_minutes: clocks.remaining_minutes,
-      track: (clocks.steps.find((k) => k.step === clocks.due_step) || {}).track }
-    : null;
   document.title = `${c.tracking_code} · ${document.title.split(" · ").slice(-1)[0]}`;
   clear(root,
     el("div", { class: "detail-head" }, caseTitle(c, "h1"),
       el("a", { href: user.role === "staff" ? "/console/queue" : "/console/triage", class: "back" }, t("back_to_list"))),
     el("div", { class: "case-grid" },
       el("div", { class: "case-main" },
-        facts(c, current),
+        facts(c),
         descriptionBlock(c, categoryList),
         photosBlock(c),
         reporterBlock(c),

@@ -13,10 +13,9 @@ function fact(name, value) {
   return [el("dt", {}, name), el("dd", {}, value || "—")];
 }
 
-/** When the agency posted its result: the latest move to resolved on the public timeline. */
+/** When the agency posted its result (the API's resolved_at). */
 function handledAt(report) {
-  const resolved = (report.timeline || []).filter((e) => e.to_state === "resolved" && e.from_state !== "resolved");
-  return resolved.length ? resolved[resolved.length - 1].at : null;
+  return report.resolved_at || null;
 }
 
 function photoGroup(report, kind) {

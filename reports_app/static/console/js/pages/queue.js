@@ -1,7 +1,7 @@
 // The agency's queue: its cases, soonest deadline first, with the working time left.
 
 import { api } from "../api.js";
-import { deadline, remainingByCase } from "../casefile.js";
+import { deadline } from "../casefile.js";
 import { PAGE, label, t } from "../i18n.js";
 import { initConsole } from "../shell.js";
 import { clear, el, loading, pager, showError, stateBadge } from "../ui.js";
@@ -23,11 +23,11 @@ const view = { filter: "open", page: 1, q: "" };
 if (user.agency) heading.textContent = label({ vi: user.agency.name_vi, en: user.agency.name_en });
 document.getElementById("col-agency").hidden = !showAgency;
 
-function row(c, remaining) {
+function row(c) {
   return el("tr", { class: c.is_overdue ? "is-late" : null, "data-case-id": c.id },
     el("th", { scope: "row" }, el("a", { href: `/console/cases/${c.id}` }, c.tracking_code)),
     el("td", {}, stateBadge(c.state)),
-    el("td", {}, deadline(c, remaining.get(c.id))),
+    el("td", {}, deadline(c)),
     el("td", {}, label(c.category.name),
       c.priority !== "normal" ? el("span", { class: `badge priority-${c.priority}` }, PAGE.priorities[c.priority]) : null),
     el("td", {}, [c.area ? label(c.area.name) : null, c.address].filter(Boolean).join(" · ") || "—"),
@@ -38,11 +38,8 @@ function row(c, remaining) {
 async function load() {
   clear(body, el("tr", {}, el("td", { colspan: 7 }, loading())));
   try {
-    const [page, remaining] = await Promise.all([
-      api("/cases", { query: { status: FILTERS[view.filter], q: view.q, page: view.page, page_size: 25 } }),
-      view.filter === "open" ? remainingByCase() : Promise.resolve(new Map()),
-    ]);
-    clear(body, page.items.length ? page.items.map((c) => row(c, remaining))
+    const page = await api("/cases", { query: { status: FILTERS[view.filter], q: view.q, page: view.page, page_size: 25 } });
+    clear(body, page.items.length ? page.items.map(row)
       : el("tr", {}, el("td", { colspan: 7, class: "muted empty" }, t("queue_empty"))));
     document.getElementById("queue-total").textContent = t("queue_total", { total: page.total });
     document.querySelector(".pager-slot").replaceChildren(pager(page, (n) => {

@@ -179,8 +179,7 @@ async function loadExtensions() {
   const root = document.getElementById("extensions");
   clear(root, loading());
   try {
-    const open = await allPages("/cases", { status: "assigned,in_progress,need_info" }, { maxPages: 5 });
-    const pending = open.filter((c) => c.pending_extension_due_at);
+    const pending = await allPages("/cases", { pending_extension: true }, { maxPages: 5 });
     clear(root, pending.length ? table(
       [{ text: t("case") }, { text: t("agency") }, { text: t("deadline") }, { text: t("extension_requested") }, { text: t("decision") }],
       pending.map((c) => {

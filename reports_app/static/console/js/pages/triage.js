@@ -4,7 +4,7 @@
 import { api, publicApi } from "../api.js";
 import { actionsPanel, categories, perform } from "../actions.js";
 import {
-  caseMap, caseTitle, deadline, descriptionBlock, facts, mapBlock, photosBlock, remainingByCase,
+  caseMap, caseTitle, deadline, descriptionBlock, facts, mapBlock, photosBlock,
   reporterBlock, timelineBlock,
 } from "../casefile.js";
 import { has, label, t } from "../i18n.js";
@@ -28,7 +28,7 @@ async function loadCounts() {
   }));
 }
 
-function row(c, remaining) {
+function row(c) {
   const selected = c.id === view.selected;
   return el("li", {},
     el("button", {
@@ -44,17 +44,14 @@ function row(c, remaining) {
       el("span", { class: "muted" }, [c.area ? label(c.area.name) : null, c.agency ? label(c.agency.name) : null]
         .filter(Boolean).join(" · ") || t("no_area")),
       el("span", { class: "muted small" }, t("submitted_short"), " ", time(c.submitted_at))),
-    el("span", { class: "row-side" }, deadline(c, remaining.get(c.id)))));
+    el("span", { class: "row-side" }, deadline(c))));
 }
 
 async function loadList() {
   clear(list, el("li", {}, loading()));
   try {
-    const [page, remaining] = await Promise.all([
-      api("/cases", { query: { status: view.status, page: view.page, page_size: 20 } }),
-      remainingByCase(),
-    ]);
-    clear(list, page.items.length ? page.items.map((c) => row(c, remaining))
+    const page = await api("/cases", { query: { status: view.status, page: view.page, page_size: 20 } });
+    clear(list, page.items.length ? page.items.map(row)
       : el("li", { class: "muted empty" }, t("triage_empty")));
     listPane.querySelector(".pager-slot").replaceChildren(pager(page, (n) => {
       view.page = n;
