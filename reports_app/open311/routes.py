@@ -101,7 +101,8 @@ blp.add_url_rule(f"/v2/requests.{FMT}", view_func=Requests.as_view("requests"))
 @blp.get(f"/v2/requests/<request_id>.{FMT}")
 def one_request(request_id: str, fmt: str) -> Response:
     """One service request, as an array of one."""
-    return respond("service_requests", [service.request_view(service.get_request(request_id))])
+    case = service.get_request(request_id)
+    return respond("service_requests", [service.request_view(case, service.language())])
 
 
 @blp.get(f"/v2/tokens/<token>.{FMT}")

@@ -218,6 +218,9 @@ def explain(window: Window) -> None:
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
+        # The settings compute_summary applies to its own transaction.
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute("SET LOCAL work_mem = '64MB'")
         for statement, parameters in statements:
             if "FROM cases" not in statement:
                 continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from xml.etree import ElementTree
 
 import pytest
 import time_machine
@@ -198,6 +199,10 @@ def test_monthly_html_is_a_printable_page_with_charts_and_the_headline(client, a
     page = response.data.decode()
     assert "Đã xử lý 9/14 phản ánh, 85% hài lòng" in page
     assert page.count("<svg") == 2
+    for svg in re.findall(r"<svg.*?</svg>", page, re.S):
+        root = ElementTree.fromstring(svg)  # noqa: S314 - our own output, well-formed XML
+        assert root.tag == "{http://www.w3.org/2000/svg}svg"
+        assert root.findall(".//{http://www.w3.org/2000/svg}text")
     assert province.department.name_vi in page
     assert "10/2026" in page
     assert "09/2026" in page

@@ -90,9 +90,15 @@ def test_breakdown_rows_match_the_independent_count_per_group(october):
     assert set(only.breakdowns) == {"category"}
 
 
-def test_breakdown_rows_carry_codes_names_and_add_up_to_the_totals(october, province):
-    """A row per agency with its code and names; the unassigned ones under a null id."""
+@pytest.mark.parametrize("lookup_max", [200, 0])
+def test_breakdown_rows_carry_codes_names_and_add_up_to_the_totals(october, province,
+                                                                  monkeypatch, lookup_max):
+    """A row per agency with its code and names (looked up by id, or from the whole table
+    when there are many); the unassigned ones under a null id."""
+    monkeypatch.setattr("workflows.stats.LOOKUP_BY_ID_MAX", lookup_max)
     summary = compute_summary(db.session, OCTOBER, AS_OF, breakdowns=BREAKDOWNS)
+    areas = {row.key: row.code for row in summary.breakdowns["area"]}
+    assert areas == {province.ward.id: "W1", province.ward2.id: "W2"}
     rows = {row.key: row for row in summary.breakdowns["agency"]}
     assert rows[province.department.id].code == "SXD"
     assert rows[province.department.id].name["vi"] == province.department.name_vi
