@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 
+from reports_app.common.app_cache import per_app
 from reports_app.db import utcnow
 from workflows.calendar import WorkingCalendar, calendar_from_config
 from workflows.operations import WorkflowContext
@@ -13,11 +14,7 @@ from workflows.operations import WorkflowContext
 
 def app_calendar() -> WorkingCalendar:
     """The office calendar from the config, built once per app."""
-    calendar = current_app.extensions.get("working_calendar")
-    if calendar is None:
-        calendar = calendar_from_config(current_app.config)
-        current_app.extensions["working_calendar"] = calendar
-    return calendar
+    return per_app("working_calendar", calendar_from_config)
 
 
 def workflow_context(now: datetime | None = None) -> WorkflowContext:

@@ -166,6 +166,18 @@ def demo(app: Flask) -> None:
 
 
 @pytest.fixture
+def media_root(app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Photos go to this test's own empty folder, so leftovers can be counted."""
+    root = tmp_path / "media"
+    monkeypatch.setitem(app.config, "MEDIA_ROOT", str(root))
+    monkeypatch.delitem(app.extensions, "media_storage", raising=False)
+    monkeypatch.delitem(app.extensions, "geocoder", raising=False)
+    yield root
+    app.extensions.pop("media_storage", None)
+    app.extensions.pop("geocoder", None)
+
+
+@pytest.fixture
 def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.fail(f"shared/ folder not found at {SHARED}; set SHARED_DIR")

@@ -19,9 +19,9 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
-from flask import current_app
 from geopy.geocoders import Nominatim
 
+from reports_app.common.app_cache import per_app
 from reports_app.extensions import db
 from reports_app.models import Area
 from workflows.placing import place_point
@@ -122,11 +122,7 @@ def geocoder_from_config(config: Mapping[str, Any]) -> Geocoder:
 
 def app_geocoder() -> Geocoder:
     """The app's geocoder, built once."""
-    geocoder = current_app.extensions.get("geocoder")
-    if geocoder is None:
-        geocoder = geocoder_from_config(current_app.config)
-        current_app.extensions["geocoder"] = geocoder
-    return geocoder
+    return per_app("geocoder", geocoder_from_config)
 
 
 def describe_location(lat: float, lon: float, area: Area) -> str | None:

@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any, NoReturn
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
@@ -29,6 +28,7 @@ from media import (
     storage_from_config,
     store_processed,
 )
+from reports_app.common.app_cache import per_app
 from reports_app.errors import abort
 from reports_app.i18n import message
 from reports_app.models import CasePhoto
@@ -58,11 +58,7 @@ def photo_limits(config: Mapping[str, Any]) -> Limits:
 
 def app_storage() -> Storage:
     """The configured photo storage, built once per app (an S3 client is costly to make)."""
-    storage = current_app.extensions.get("media_storage")
-    if storage is None:
-        storage = storage_from_config(current_app.config)
-        current_app.extensions["media_storage"] = storage
-    return storage
+    return per_app("media_storage", storage_from_config)
 
 
 def refuse(exc: MediaError, field: str, index: int | None = None) -> NoReturn:

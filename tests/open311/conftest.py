@@ -7,7 +7,7 @@ import functools
 import io
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -34,15 +34,9 @@ SCHEMA_FILES = ("request.json", "requests.json", "service.json", "services.json"
 
 
 @pytest.fixture(autouse=True)
-def media_root(app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Each test writes photos to its own empty folder."""
-    root = tmp_path / "media"
-    monkeypatch.setitem(app.config, "MEDIA_ROOT", str(root))
-    monkeypatch.delitem(app.extensions, "media_storage", raising=False)
-    monkeypatch.delitem(app.extensions, "geocoder", raising=False)
-    yield root
-    app.extensions.pop("media_storage", None)
-    app.extensions.pop("geocoder", None)
+def _own_media_folder(media_root: Path) -> Path:
+    """Every test here writes photos to its own empty folder."""
+    return media_root
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,15 +27,9 @@ DEMO_BMT = (12.65955, 108.03247)
 
 
 @pytest.fixture(autouse=True)
-def media_root(app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Each test writes photos to its own empty folder, so leftovers can be counted."""
-    root = tmp_path / "media"
-    monkeypatch.setitem(app.config, "MEDIA_ROOT", str(root))
-    monkeypatch.delitem(app.extensions, "media_storage", raising=False)
-    monkeypatch.delitem(app.extensions, "geocoder", raising=False)
-    yield root
-    app.extensions.pop("media_storage", None)
-    app.extensions.pop("geocoder", None)
+def _own_media_folder(media_root: Path) -> Path:
+    """Every test here writes photos to its own empty folder."""
+    return media_root
 
 
 @pytest.fixture
