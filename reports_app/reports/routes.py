@@ -16,6 +16,7 @@ from media import MissingFile, is_private
 from reports_app.common.schemas import PageArgs, page_of
 from reports_app.errors import abort
 from reports_app.permissions import require_roles
+from reports_app.ratelimits import account_or_address, limit_from_config, limiter
 from reports_app.reports import schemas as s
 from reports_app.reports import service
 from reports_app.reports.photos import app_storage
@@ -53,8 +54,20 @@ def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = No
     return response
 
 
+def _counts_against_limit(response: Response) -> bool:
+    """A replayed retry (same Idempotency-Key) costs the citizen nothing."""
+    return response.headers.get("Idempotent-Replayed") != "true"
+
+
 @blp.route("/api/v1/reports")
 class Reports(MethodView):
+    decorators = [
+        limiter.limit(lambda: limit_from_config("REPORT_RATE_LIMIT"), methods=["POST"],
+                      key_func=account_or_address, deduct_when=_counts_against_limit),
+        limiter.limit(lambda: limit_from_config("REPORT_ADDRESS_RATE_LIMIT"), methods=["POST"],
+                      deduct_when=_counts_against_limit),
+    ]
+
     @CITIZEN
     @blp.arguments(s.IdempotencyHeaderSchema, location="headers")
     @blp.arguments(s.ReportFormSchema, location="form", content_type="multipart/form-data")
