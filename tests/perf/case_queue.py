@@ -44,6 +44,7 @@ from reports_app.config import database_url  # noqa: E402
 from reports_app.db import utcnow  # noqa: E402
 from reports_app.extensions import db  # noqa: E402
 from reports_app.models import OutboxMessage, User  # noqa: E402
+from tests.perf.perfkit import done, ensure_database, step  # noqa: E402
 from workflows.calendar import calendar_from_config  # noqa: E402
 from workflows.channels import Delivery  # noqa: E402
 from workflows.dispatch import dispatch_outbox  # noqa: E402
@@ -61,19 +62,7 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def step(text: str) -> float:
-    print(f"-- {text}", flush=True)
-    return time.perf_counter()
 
-
-def done(started: float) -> None:
-    print(f"   {time.perf_counter() - started:.1f} s", flush=True)
-
-
-def ensure_database(server: str, name: str) -> None:
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def load(dsn: str, cases: int) -> None:

@@ -43,6 +43,7 @@ from reports_app import create_app  # noqa: E402
 from reports_app.config import database_url  # noqa: E402
 from reports_app.db import utcnow  # noqa: E402
 from reports_app.extensions import db  # noqa: E402
+from tests.perf.perfkit import done, ensure_database, step  # noqa: E402
 from workflows.calendar import calendar_from_config  # noqa: E402
 from workflows.jobs import JobContext  # noqa: E402
 from workflows.sweeper import SweepResult, due_clocks_query, sweep_deadlines  # noqa: E402
@@ -68,20 +69,7 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def step(text: str) -> float:
-    print(f"-- {text}", flush=True)
-    return time.perf_counter()
 
-
-def done(started: float) -> None:
-    print(f"   {time.perf_counter() - started:.1f} s", flush=True)
-
-
-def ensure_database(server: str, name: str) -> None:
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def build_schema(app) -> None:

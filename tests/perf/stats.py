@@ -39,6 +39,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from reports_app import create_app  # noqa: E402
 from reports_app.config import database_url  # noqa: E402
 from reports_app.extensions import db  # noqa: E402
+from tests.perf.perfkit import done, ensure_database, step  # noqa: E402
 from workflows.stats import BREAKDOWNS, Filters, Window, compute_summary  # noqa: E402
 
 YEAR_START = datetime(2025, 11, 1, tzinfo=UTC)
@@ -56,19 +57,7 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def step(text: str) -> float:
-    print(f"-- {text}", flush=True)
-    return time.perf_counter()
 
-
-def done(started: float) -> None:
-    print(f"   {time.perf_counter() - started:.1f} s", flush=True)
-
-
-def ensure_database(server: str, name: str) -> None:
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 REFERENCE_SQL = """
