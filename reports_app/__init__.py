@@ -35,10 +35,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from reports_app.ratelimits import limiter
     from reports_app.routes import register_blueprints
     from reports_app.scheduler import init_scheduler
+    from reports_app.tallying import install_tally_hooks
 
     configure_logging(app)
     init_request_hooks(app)
     configure_hasher(app.config["PASSWORD_TIME_COST"], app.config["PASSWORD_MEMORY_KIB"])
+    install_tally_hooks()
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
     jwt.init_app(app)

@@ -52,6 +52,11 @@ def declared_jobs() -> list[Job]:
     jobs.append(Job("build_monthly_summary", build_monthly_summary, "cron",
                     {"day": 1, "hour": 0, "minute": 30},
                     "Keep the summary of the month that just ended (never overwritten)."))
+    from workflows.tallies import compact_tallies
+
+    jobs.append(Job("compact_tallies", compact_tallies, "interval", {"seconds": 60},
+                    "Fold the figures' tally deltas into the tallies (summaries stay exact "
+                    "either way; this keeps them fast)."))
     from workflows.housekeeping import purge_idempotency_keys
 
     jobs.append(Job("purge_idempotency_keys", purge_idempotency_keys, "interval", {"hours": 1},

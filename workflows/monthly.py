@@ -87,7 +87,7 @@ def summary_data(session: Session, month: str, now: datetime, tz: str) -> dict[s
     if now < window.end:
         raise MonthError(f"{month} has not ended yet; it can be summarised from "
                          f"{window.end.isoformat()}")
-    summary = compute_summary(session, window, now, breakdowns=BREAKDOWNS)
+    summary = compute_summary(session, window, now, breakdowns=BREAKDOWNS, tz=tz)
     return {"month": month, "scope": SCOPE, "timezone": tz, **summary.as_dict()}
 
 

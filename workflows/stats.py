@@ -44,15 +44,20 @@ Definitions, all over the cases submitted in the window that match the filters:
   a published claim never overstates (94.9% reads 94%); with no ratings it says so, and
   with nothing received it says that instead.
 
-How: one SQL statement reads the window's cases once, groups them by the breakdown keys
-together and counts ten base conditions with aggregate FILTERs (handled, on time, late
-within an extension, open, overdue, rejected, excluded, one per rating level); its outer
-branches add the groups up for the totals and per agency, category and area. Every figure
-is a sum or a difference of those counts. A second statement gives the histogram of the
-handled cases' working minutes, from which the percentiles are exact. No loop ever runs
-over cases. Breakdown rows (per agency, per category, per area: a case counts for the
-agency that holds it now, and for its own area) carry every count and rate but not the
-percentiles, which need the ordered values of each group: filter by that agency for them.
+How: every base count (handled, on time, late within an extension, open, rejected,
+excluded, one per rating level) is the number of cases of certain *figure classes*
+(workflows/counting.py, the one statement of the rule above), and every other figure is a
+sum or a difference of base counts. Without filters, the whole local days and months of the
+window are read from the tallies (workflows/tallies.py: a few rows per day, agency,
+category and area, kept exact by every flush), the partial days at its edges from the cases,
+and `open_overdue` (which depends on `as_of`) from the open cases past a deadline, on their
+own partial index. With filters, one statement groups the matching cases by the breakdown
+keys together and counts the classes with aggregate FILTERs, and its outer branches add the
+groups up per breakdown. The histogram of the handled cases' working minutes (a tally
+dimension, or a GROUP BY) makes the percentiles exact. No loop ever runs over cases.
+Breakdown rows (per agency, per category, per area: a case counts for the agency that
+holds it now, and for its own area) carry every count and rate but not the percentiles,
+which need the ordered values of each group: filter by that agency for them.
 """
 
 from __future__ import annotations
@@ -62,21 +67,20 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from reports_app.models import Agency, Area, Case, Category
-from workflows.calendar import WorkingCalendar
-from workflows.states import DONE_STATES, OPEN_STATES, CaseState, Rating, RejectReason
+from workflows.calendar import DEFAULT_TZ, WorkingCalendar
+from workflows.counting import HANDLED_CLASSES, OPEN, TALLIED, classes_counting
+from workflows.tallies import MINUTES, read_tallies, split_window
 
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 """Bumped when the shape of `Summary.as_dict()` changes (stored monthly summaries keep it)."""
-
-EXCLUDED_REASONS = (RejectReason.SPAM, RejectReason.ABUSIVE, RejectReason.DUPLICATE)
-"""Rejections that are not counted as received: nobody owes the sender an answer."""
 
 BREAKDOWNS = ("agency", "category", "area")
 
@@ -250,44 +254,26 @@ def _conditions(session: Session, window: Window, filters: Filters) -> list[sa.C
     return where
 
 
-def on_time_condition() -> sa.ColumnElement[bool]:
-    """Resolved at or before the deadline without extensions (or there was no deadline).
-
-    With `extension_condition`, this is `workflows.sla_clock.classify_handling` in SQL.
-    """
-    original = Case.resolve_original_due_at
-    return sa.or_(original.is_(None), Case.resolved_at <= original)
-
-
-def extension_condition() -> sa.ColumnElement[bool]:
-    """After the deadline without extensions, but at or before a later, granted one."""
-    original, current, resolved = (Case.resolve_original_due_at, Case.resolve_due_at,
-                                   Case.resolved_at)
-    return sa.and_(resolved > original, current > original, resolved <= current)
-
-
 _DIMENSIONS = {"agency": Case.agency_id, "category": Case.category_id, "area": Case.area_id}
-_BASE = ("handled", "handled_on_time", "handled_late_with_extension", "in_progress",
-         "open_overdue", "rejected", "excluded", "satisfied", "accepted", "dissatisfied")
+_BASE = (*TALLIED, "open_overdue")
+
+Groups = dict[str, dict[int | None, dict[str, int]]]
+"""Base counts per key of each breakdown, and under "total" (key None) for all."""
 
 
-def _base_conditions(as_of: datetime) -> dict[str, sa.ColumnElement[bool]]:
-    """The conditions whose counts every other figure is a sum or difference of."""
-    done = Case.state.in_([s.value for s in DONE_STATES])
-    rejected = Case.state == CaseState.REJECTED.value
-    not_received = sa.func.coalesce(Case.reject_reason, "").in_(
-        [r.value for r in EXCLUDED_REASONS])
-    is_open = Case.state.in_([s.value for s in OPEN_STATES])
-    return {
-        "handled": done,
-        "handled_on_time": sa.and_(done, on_time_condition()),
-        "handled_late_with_extension": sa.and_(done, extension_condition()),
-        "in_progress": is_open,
-        "open_overdue": sa.and_(is_open, Case.due_at < as_of),
-        "rejected": sa.and_(rejected, sa.not_(not_received)),
-        "excluded": sa.and_(rejected, not_received),
-        **{r.value: sa.and_(done, Case.latest_rating == r.value) for r in Rating},
-    }
+def _overdue_condition(as_of: datetime) -> sa.ColumnElement[bool]:
+    """Open, and the running step's deadline has passed (a case waiting on the citizen has
+    no running deadline)."""
+    return sa.and_(Case.figure_class == OPEN, Case.due_at < as_of)
+
+
+def _base_conditions(as_of: datetime) -> dict[str, sa.ColumnElement[bool] | None]:
+    """The conditions whose counts every other figure is a sum or difference of: which
+    figure classes count for each (workflows/counting.py), and the overdue ones."""
+    conditions: dict[str, sa.ColumnElement[bool] | None] = {
+        name: Case.figure_class.in_(classes_counting(name)) for name in TALLIED}
+    conditions["open_overdue"] = _overdue_condition(as_of)
+    return conditions
 
 
 def counts_from_base(base: Mapping[str, int]) -> dict[str, int]:
@@ -299,22 +285,50 @@ def counts_from_base(base: Mapping[str, int]) -> dict[str, int]:
     return {name: c[name] for name in COUNTS}
 
 
-def _counted(session: Session, where: Sequence[sa.ColumnElement[bool]], as_of: datetime,
-             breakdowns: Sequence[str]) -> dict[str, dict[int | None, dict[str, int]]]:
-    """Base counts for the totals and per key of each breakdown, in one statement.
+def _counted(session: Session, where: Sequence[sa.ColumnElement[bool]],
+             conditions: Mapping[str, sa.ColumnElement[bool] | None],
+             breakdowns: Sequence[str]) -> Groups:
+    """Counts of each condition (None: every case) for the totals and per key of each
+    breakdown, in one statement over the matching cases; rows come back per key, never per
+    case.
 
-    The inner query reads the window's cases once, grouping them by the breakdown keys
-    together (agency, category, area: routing ties the agency to the category and area, so
-    there are about as many groups as (category, area) pairs, whatever the window) and
-    counting each base condition with an aggregate FILTER; the outer branches add those
-    groups up per breakdown. Rows come back per key, never per case.
+    PostgreSQL groups each case into every breakdown at once (GROUPING SETS). Elsewhere an
+    inner query groups the cases by the breakdown keys together (routing ties the agency to
+    the category and area, so there are about as many groups as (category, area) pairs)
+    and outer branches add those groups up per breakdown.
     """
-    conditions = _base_conditions(as_of)
+    names = list(conditions)
+    counts = [(sa.func.count() if conditions[name] is None
+               else sa.func.count().filter(conditions[name])).label(name) for name in names]
+    result: Groups = {name: {} for name in ("total", *breakdowns)}
+
+    def keep(dim: str, key: int | None, values: Sequence[Any]) -> None:
+        counted = dict(zip(names, (int(v or 0) for v in values), strict=True))
+        if dim == "total" or any(counted.values()):
+            result[dim][key] = counted
+
+    if session.get_bind().dialect.name == "postgresql":
+        columns = [_DIMENSIONS[name] for name in breakdowns]
+        sets = [sa.tuple_()] + [sa.tuple_(column) for column in columns]
+        stmt = (sa.select(*columns, *(sa.func.grouping(c) for c in columns), *counts)
+                .where(*where).group_by(sa.func.grouping_sets(*sets)))
+        width = len(columns)
+        rows = session.execute(stmt).all()
+        if not rows:
+            keep("total", None, [0] * len(names))
+        for row in rows:
+            flags = row[width:2 * width]
+            grouped = [name for name, flag in zip(breakdowns, flags, strict=True) if not flag]
+            if grouped:
+                keep(grouped[0], row[breakdowns.index(grouped[0])], row[2 * width:])
+            else:
+                keep("total", None, row[2 * width:])
+        return result
+
     dims = [_DIMENSIONS[name].label(name) for name in breakdowns]
-    fine = (sa.select(*dims, *(sa.func.count().filter(conditions[name]).label(name)
-                               for name in _BASE))
-            .where(*where).group_by(*(d.element for d in dims)).cte("fine"))
-    sums = [sa.func.coalesce(sa.func.sum(fine.c[name]), 0) for name in _BASE]
+    fine = (sa.select(*dims, *counts).where(*where)
+            .group_by(*(d.element for d in dims)).cte("fine"))
+    sums = [sa.func.coalesce(sa.func.sum(fine.c[name]), 0) for name in names]
 
     def branch(name: str) -> sa.Select[Any]:
         dim = sa.literal_column(f"'{name}'")  # one of our constant names, never input
@@ -324,12 +338,18 @@ def _counted(session: Session, where: Sequence[sa.ColumnElement[bool]], as_of: d
         key = fine.c[name]
         return sa.select(dim.label("dim"), key.label("key"), *sums).group_by(key)
 
-    statement = sa.union_all(*(branch(name) for name in ("total", *breakdowns)))
-    result: dict[str, dict[int | None, dict[str, int]]] = {
-        name: {} for name in ("total", *breakdowns)}
-    for row in session.execute(statement):
-        result[row[0]][row[1]] = dict(zip(_BASE, (int(v) for v in row[2:]), strict=True))
+    for row in session.execute(sa.union_all(*(branch(name) for name in ("total", *breakdowns)))):
+        keep(row[0], row[1], row[2:])
     return result
+
+
+def _add_groups(into: Groups, more: Groups) -> None:
+    for name, per_key in more.items():
+        target = into.setdefault(name, {})
+        for key, counts in per_key.items():
+            row = target.setdefault(key, {})
+            for count_name, value in counts.items():
+                row[count_name] = row.get(count_name, 0) + value
 
 
 def _minutes_histogram(session: Session, where: Sequence[sa.ColumnElement[bool]]
@@ -337,7 +357,7 @@ def _minutes_histogram(session: Session, where: Sequence[sa.ColumnElement[bool]]
     """(working minutes to resolve, number of handled cases), ascending: exact percentiles."""
     minutes = Case.resolve_working_minutes
     stmt = (sa.select(minutes, sa.func.count())
-            .where(*where, Case.state.in_([s.value for s in DONE_STATES]), minutes.is_not(None))
+            .where(*where, Case.figure_class.in_(sorted(HANDLED_CLASSES)), minutes.is_not(None))
             .group_by(minutes).order_by(minutes))
     return [(int(m), int(n)) for m, n in session.execute(stmt)]
 
@@ -385,9 +405,51 @@ def _labels(session: Session, name: str, keys: Iterable[int | None]
     return labels
 
 
+def _scanned(session: Session, where: Sequence[sa.ColumnElement[bool]], as_of: datetime,
+             wanted: Sequence[str]) -> tuple[Groups, list[tuple[int, int]]]:
+    """Groups and histogram read from the matching cases themselves."""
+    return (_counted(session, where, _base_conditions(as_of), wanted),
+            _minutes_histogram(session, where))
+
+
+def _tallied(session: Session, window: Window, as_of: datetime, zone: ZoneInfo,
+             wanted: Sequence[str]) -> tuple[Groups, list[tuple[int, int]]] | None:
+    """Groups and histogram from the tallies, for the window's whole days and months, plus
+    the cases of its partial days and the open cases past a deadline (which depends on
+    `as_of`); None when the window holds no whole day."""
+    span = split_window(window.start, window.end, zone)
+    if not span.tallied:
+        return None
+    tallied = read_tallies(session, span, [*wanted, "category", MINUTES])
+    groups: Groups = {"total": {None: {}}}
+    for per_key in tallied["category"].values():
+        # Every case has exactly one category, so the categories add up to the total.
+        _add_groups(groups, {"total": {None: per_key}})
+    _add_groups(groups, {name: tallied[name] for name in wanted})
+    histogram = {minutes: counts["handled"] for minutes, counts in tallied[MINUTES].items()}
+    no_overdue = {name: c for name, c in _base_conditions(as_of).items()
+                  if name != "open_overdue"}
+    for start, end in span.partial:
+        where = [Case.submitted_at >= start, Case.submitted_at < end]
+        _add_groups(groups, _counted(session, where, no_overdue, wanted))
+        for minutes, n in _minutes_histogram(session, where):
+            histogram[minutes] = histogram.get(minutes, 0) + n
+    overdue = [Case.submitted_at >= window.start, Case.submitted_at < window.end,
+               _overdue_condition(as_of)]
+    _add_groups(groups, _counted(session, overdue, {"open_overdue": None}, wanted))
+    return groups, sorted(histogram.items())
+
+
 def compute_summary(session: Session, window: Window, as_of: datetime, *,
-                    filters: Filters | None = None, breakdowns: Iterable[str] = ()) -> Summary:
-    """The figures of the cases submitted in the window, as they stand at `as_of`."""
+                    filters: Filters | None = None, breakdowns: Iterable[str] = (),
+                    tz: str = DEFAULT_TZ, use_tallies: bool = True) -> Summary:
+    """The figures of the cases submitted in the window, as they stand at `as_of`.
+
+    Without filters the whole days and months of the window come from the tallies
+    (workflows/tallies.py), kept by the days and months of `tz`, the province's zone; with
+    filters, for less than a day, or with `use_tallies=False` (for comparisons), they are
+    counted from the matching cases.
+    """
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware")
     filters = filters or Filters()
@@ -395,23 +457,27 @@ def compute_summary(session: Session, window: Window, as_of: datetime, *,
     unknown = set(breakdowns) - set(BREAKDOWNS)
     if unknown:
         raise ValueError(f"unknown breakdowns: {', '.join(sorted(unknown))}")
-    where = _conditions(session, window, filters)
     if session.get_bind().dialect.name == "postgresql":
         # For this transaction only: JIT compilation costs these aggregates more than it
         # saves, and grouping a national year in memory beats sorting it on disk.
         session.execute(sa.text("SET LOCAL jit = off"))
         session.execute(sa.text("SET LOCAL work_mem = '64MB'"))
-    groups = _counted(session, where, as_of, wanted)
-    histogram = _minutes_histogram(session, where)
-    totals = Figures(counts_from_base(groups["total"][None]),
+    read = None
+    if use_tallies and filters == Filters():
+        read = _tallied(session, window, as_of, ZoneInfo(tz), wanted)
+    if read is None:
+        read = _scanned(session, _conditions(session, window, filters), as_of, wanted)
+    groups, histogram = read
+    totals = Figures(counts_from_base(groups["total"].get(None, {})),
                      median_hours_to_resolve=_hours(percentile(histogram, 0.5)),
                      p90_hours_to_resolve=_hours(percentile(histogram, 0.9)))
     breakdown_rows: dict[str, list[BreakdownRow]] = {}
     for name in wanted:
-        labels = _labels(session, name, groups[name])
+        per_key = groups.get(name, {})
+        labels = _labels(session, name, per_key)
         rows = [BreakdownRow(key, *labels.get(key, (None, dict(_UNKNOWN_LABELS[name]))),
-                             figures=Figures(counts_from_base(per_key)))
-                for key, per_key in groups[name].items()]
+                             figures=Figures(counts_from_base(counts)))
+                for key, counts in per_key.items()]
         rows.sort(key=lambda r: (-r.figures.counts["received"], r.code or "~", r.key or 0))
         breakdown_rows[name] = rows
     log.debug("figures for %s..%s as of %s: %s", window.start, window.end, as_of, totals.counts)

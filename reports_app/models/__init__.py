@@ -13,6 +13,7 @@ from reports_app.models.cases import (
 from reports_app.models.delivery import IdempotencyKey, OutboxMessage
 from reports_app.models.records import ApiKey, AuditEntry, MonthlySummary
 from reports_app.models.reference import Agency, Area, Category, RoutingRule, SlaPolicy
+from reports_app.models.tallies import CaseTally, CaseTallyDelta
 
 __all__ = [
     "Agency",
@@ -24,6 +25,8 @@ __all__ = [
     "CaseEvent",
     "CaseFollower",
     "CasePhoto",
+    "CaseTally",
+    "CaseTallyDelta",
     "Category",
     "Feedback",
     "IdempotencyKey",

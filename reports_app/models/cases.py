@@ -13,6 +13,10 @@ from reports_app.models.accounts import User
 from reports_app.models.reference import Agency, Area, Category
 from workflows.states import CaseState, Priority, Track
 
+FIGURE_COLUMNS = ["figure_class", "agency_id", "category_id", "area_id", "due_at",
+                  "resolve_working_minutes"]
+"""What the figures read of a case (workflows/stats.py), carried by their indexes."""
+
 
 class Case(Base):
     """A citizen's report; called a case once staff work on it. `version` guards concurrent edits."""
@@ -22,13 +26,21 @@ class Case(Base):
         sa.Index("ix_cases_agency_state_due", "agency_id", "state", "due_at"),
         sa.Index("ix_cases_state_due", "state", "due_at"),
         sa.Index("ix_cases_lat_lon", "lat", "lon"),
-        # The figures (workflows/stats.py) read every case of a window from this index alone
-        # on PostgreSQL (an index-only scan), never the wide rows.
-        sa.Index("ix_cases_submitted_at", "submitted_at",
-                 postgresql_include=["state", "reject_reason", "agency_id", "category_id",
-                                     "area_id", "due_at", "resolved_at", "resolve_due_at",
-                                     "resolve_original_due_at", "latest_rating",
-                                     "resolve_working_minutes"]),
+        # The figures (workflows/stats.py) read the cases they need from these indexes alone
+        # on PostgreSQL (index-only scans), never the wide rows: a window's cases, one
+        # agency's, category's or area's (these also serve the foreign keys), and the open
+        # ones past a deadline.
+        sa.Index("ix_cases_submitted_at", "submitted_at", postgresql_include=FIGURE_COLUMNS),
+        sa.Index("ix_cases_agency_submitted", "agency_id", "submitted_at",
+                 postgresql_include=FIGURE_COLUMNS),
+        sa.Index("ix_cases_category_submitted", "category_id", "submitted_at",
+                 postgresql_include=FIGURE_COLUMNS),
+        sa.Index("ix_cases_area_submitted", "area_id", "submitted_at",
+                 postgresql_include=FIGURE_COLUMNS),
+        sa.Index("ix_cases_open_due", "due_at",
+                 postgresql_include=["submitted_at", "agency_id", "category_id", "area_id"],
+                 postgresql_where=sa.text("figure_class = 'open'"),
+                 sqlite_where=sa.text("figure_class = 'open'")),
         # Resolved cases whose feedback window has passed (the close_unrated job).
         sa.Index("ix_cases_state_resolved", "state", "resolved_at"),
         sa.Index("ix_cases_reporter", "reporter_id", "submitted_at"),
@@ -54,9 +66,13 @@ class Case(Base):
     is_anonymous: Mapped[bool] = mapped_column(default=False)
     is_public: Mapped[bool] = mapped_column(default=True)
 
-    category_id: Mapped[int] = mapped_column(sa.ForeignKey("categories.id"), index=True)
-    area_id: Mapped[int | None] = mapped_column(sa.ForeignKey("areas.id"), index=True)
-    agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agencies.id"))
+    # active_history: the tallies (workflows/tallies.py) need the previous value of every
+    # column a case's contribution to the figures is made of.
+    category_id: Mapped[int] = mapped_column(sa.ForeignKey("categories.id"),
+                                             active_history=True)
+    area_id: Mapped[int | None] = mapped_column(sa.ForeignKey("areas.id"), active_history=True)
+    agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agencies.id"),
+                                                  active_history=True)
     duplicate_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"), index=True)
     reject_reason: Mapped[str | None] = mapped_column(sa.String(40))
 
@@ -73,7 +89,7 @@ class Case(Base):
     address: Mapped[str | None] = mapped_column(sa.String(500))
     captured_at: Mapped[datetime | None] = mapped_column()
 
-    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow, active_history=True)
     assigned_at: Mapped[datetime | None] = mapped_column()
     accepted_at: Mapped[datetime | None] = mapped_column()
     resolved_at: Mapped[datetime | None] = mapped_column()
@@ -93,7 +109,9 @@ class Case(Base):
     latest_rating: Mapped[str | None] = mapped_column(sa.String(20))
     # Working time from submission to the latest resolution, fixed when the case is resolved,
     # so the median and 90th percentile are plain SQL over a column (workflows/stats.py).
-    resolve_working_minutes: Mapped[int | None] = mapped_column()
+    resolve_working_minutes: Mapped[int | None] = mapped_column(active_history=True)
+    # How the case counts in the figures (workflows/counting.py), set at every flush.
+    figure_class: Mapped[str] = mapped_column(sa.String(30), active_history=True)
 
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -34,6 +34,19 @@ def rebuild_month_command(month: str) -> None:
                f"{row.data['headline']['en']}")
 
 
+@stats_cli.command("rebuild-tallies")
+def rebuild_tallies_command() -> None:
+    """Recompute the figures' tallies from every case (after a bulk load or a TIMEZONE change)."""
+    from reports_app.tallying import tally_zone
+    from workflows.tallies import rebuild_tallies
+
+    started = time.perf_counter()
+    rows = rebuild_tallies(db.session, tally_zone())
+    db.session.commit()
+    click.echo(f"tallies rebuilt in {time.perf_counter() - started:.1f} s: {rows} rows "
+               f"({tally_zone().key})")
+
+
 @click.command("simulate")
 @click.option("--months", default=8, show_default=True, type=click.IntRange(1, 36),
               help="How many whole months to fill.")

@@ -44,7 +44,8 @@ class StatsSummary(MethodView):
         """
         now = utcnow()
         summary = compute_summary(db.session, window_from(args, now), now,
-                                  filters=filters_from(args), breakdowns=args["breakdown"])
+                                  filters=filters_from(args), breakdowns=args["breakdown"],
+                                  tz=current_app.config["TIMEZONE"])
         return summary.as_dict()
 
 

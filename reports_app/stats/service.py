@@ -65,7 +65,8 @@ def public_summary(args: dict[str, Any], now: datetime) -> dict[str, Any]:
         hit = cache.get(key)
         if hit is not None and hit[0] > time.monotonic():
             return hit[1]
-    summary = compute_summary(db.session, window_from(args, now), now).as_dict()
+    summary = compute_summary(db.session, window_from(args, now), now,
+                              tz=current_app.config["TIMEZONE"]).as_dict()
     data = {k: summary[k] for k in ("window", "as_of", "figures", "headline")}
     if ttl > 0:
         with _lock:

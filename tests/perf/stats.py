@@ -13,11 +13,17 @@ What it does:
      some with extensions; three quarters rated), 12% open (some overdue), 8% rejected;
      descriptions of realistic length so the rows are as wide as real ones; then VACUUM
      ANALYZE, as autovacuum would;
-  3. times `compute_summary` (the whole call: both SQL statements, the Python that adds up
-     the groups, the names of the breakdown rows) with all three breakdowns, for the whole
-     year (every case), a quarter and a month, and for the year filtered by one agency; and,
-     for scale, a bare `SELECT count(*)` over the same windows;
-  4. prints EXPLAIN (ANALYZE, BUFFERS) of the statements of the whole-year summary.
+  3. checks a sample of the bulk-loaded figure classes against workflows/counting.py and
+     builds the tallies with `rebuild_tallies` (what `flask stats rebuild-tallies` runs);
+  4. times `compute_summary` (the whole call: every SQL statement, the Python that adds up
+     the groups, the names of the breakdown rows) with all three breakdowns: the whole year
+     in local months, the same year in UTC instants (partial local days at both ends), a
+     quarter, a month, a ragged window (partial days, day runs and months), the year
+     filtered by one agency, one category and one province (those count the cases);
+     then the same windows counted from the cases (`use_tallies=False`), side by side, and
+     checks both ways give the same figures and breakdowns; and, for scale, a bare
+     `SELECT count(*)` over the same windows;
+  5. prints EXPLAIN (ANALYZE, BUFFERS) of the statements of the ragged window's summary.
 Figures go to stdout: median and p95 in ms per window.
 """
 
@@ -29,6 +35,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import psycopg
 import sqlalchemy as sa
@@ -39,12 +46,25 @@ sys.path.insert(0, str(REPO_ROOT))
 from reports_app import create_app  # noqa: E402
 from reports_app.config import database_url  # noqa: E402
 from reports_app.extensions import db  # noqa: E402
-from tests.perf.perfkit import done, ensure_database, step  # noqa: E402
+from tests.perf.perfkit import (  # noqa: E402
+    FIGURE_CLASS_SQL,
+    check_figure_classes,
+    done,
+    ensure_database,
+    step,
+)
 from workflows.stats import BREAKDOWNS, Filters, Window, compute_summary  # noqa: E402
+from workflows.tallies import rebuild_tallies  # noqa: E402
 
+TZ = "Asia/Ho_Chi_Minh"
 YEAR_START = datetime(2025, 11, 1, tzinfo=UTC)
 YEAR_END = datetime(2026, 11, 1, tzinfo=UTC)
 AS_OF = datetime(2026, 11, 1, 0, 30, tzinfo=UTC)
+
+
+def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    """An instant in the province's time."""
+    return datetime(year, month, day, hour, minute, tzinfo=ZoneInfo(TZ))
 
 
 def parse_args() -> argparse.Namespace:
@@ -85,14 +105,16 @@ FROM generate_series(1, 12) c;
 
 # One row per case: r1..r6 are independent uniform draws; the state and every column follow
 # from them, so the mix is as described in the module docstring.
-CASES_SQL = """
-INSERT INTO cases (tracking_code, source, state, priority, track, version, is_anonymous,
-                   is_public, category_id, area_id, agency_id, reject_reason, description,
-                   search_text, attributes, lat, lon, submitted_at, assigned_at, resolved_at,
-                   closed_at, rejected_at, due_at, due_step, resolve_due_at,
-                   resolve_original_due_at, extension_granted, resolution_round,
-                   latest_rating, resolve_working_minutes, created_at, updated_at)
-SELECT 'PF-' || g, 'app', s.state, 'normal', 'deadline', 3, false, true,
+CASE_COLUMNS = """tracking_code, source, state, priority, track, version, is_anonymous,
+    is_public, category_id, area_id, agency_id, reject_reason, description, search_text,
+    attributes, lat, lon, submitted_at, assigned_at, resolved_at, closed_at, rejected_at,
+    due_at, due_step, resolve_due_at, resolve_original_due_at, extension_granted,
+    resolution_round, latest_rating, resolve_working_minutes, created_at, updated_at"""
+
+CASES_SQL = f"""
+INSERT INTO cases ({CASE_COLUMNS}, figure_class)
+SELECT c.*, {FIGURE_CLASS_SQL} FROM (
+SELECT 'PF-' || g AS tracking_code, 'app', s.state AS state, 'normal', 'deadline', 3, false, true,
        d.category_id, d.area_id,
        CASE WHEN s.state IN ('submitted', 'rejected') THEN NULL
             -- Routing picks the agency from (category, area); one in 20 was moved by hand.
@@ -100,21 +122,23 @@ SELECT 'PF-' || g, 'app', s.state, 'normal', 'deadline', 3, false, true,
             ELSE 1 + (d.area_id * 7 + d.category_id * 13) %% 200 END,
        CASE WHEN s.state = 'rejected'
             THEN (ARRAY['spam', 'duplicate', 'out_of_scope', 'abusive',
-                        'not_enough_information'])[1 + (r5 * 5)::int %% 5] END,
+                        'not_enough_information'])[1 + (r5 * 5)::int %% 5] END AS reject_reason,
        'Phản ánh số ' || g || ': ổ gà lớn giữa đường, xe máy dễ bị ngã, đề nghị sửa chữa sớm',
        'phan anh so ' || g || ': o ga lon giua duong, xe may de bi nga, de nghi sua chua som',
-       '{}'::jsonb, 12.6, 108.0, t.sub, t.sub + interval '2 hours',
-       CASE WHEN s.state IN ('resolved', 'closed') THEN t.sub + (r5 * interval '9 days') END,
+       '{{}}'::jsonb, 12.6, 108.0, t.sub, t.sub + interval '2 hours',
+       CASE WHEN s.state IN ('resolved', 'closed') THEN t.sub + (r5 * interval '9 days') END
+           AS resolved_at,
        CASE WHEN s.state = 'closed' THEN t.sub + interval '10 days' END,
        CASE WHEN s.state = 'rejected' THEN t.sub + interval '3 hours' END,
        CASE WHEN s.state IN ('submitted', 'assigned', 'in_progress')
             THEN t.sub + (r6 * interval '30 days') END,
        CASE WHEN s.state IN ('submitted', 'assigned', 'in_progress') THEN 'resolve' END,
-       t.sub + interval '7 days' + CASE WHEN r6 < 0.05 THEN interval '3 days' ELSE interval '0' END,
-       t.sub + interval '7 days', r6 < 0.05, 1,
+       t.sub + interval '7 days' + CASE WHEN r6 < 0.05 THEN interval '3 days' ELSE interval '0' END
+           AS resolve_due_at,
+       t.sub + interval '7 days' AS resolve_original_due_at, r6 < 0.05, 1,
        CASE WHEN s.state IN ('resolved', 'closed') AND r4 < 0.75
             THEN (ARRAY['satisfied', 'satisfied', 'accepted', 'dissatisfied'])[1 + (r6 * 4)::int %% 4]
-       END,
+       END AS latest_rating,
        CASE WHEN s.state IN ('resolved', 'closed') THEN (r5 * 4000)::int END,
        t.sub, t.sub
 FROM (SELECT g, random() AS r1, random() AS r2, random() AS r3, random() AS r4,
@@ -127,7 +151,8 @@ CROSS JOIN LATERAL (SELECT 1 + (r2 * 12)::int %% 12 AS category_id,
 CROSS JOIN LATERAL (SELECT CASE WHEN r1 < 0.70 THEN 'closed' WHEN r1 < 0.80 THEN 'resolved'
                                 WHEN r1 < 0.86 THEN 'in_progress' WHEN r1 < 0.89 THEN 'assigned'
                                 WHEN r1 < 0.90 THEN 'submitted' WHEN r1 < 0.92 THEN 'need_info'
-                                ELSE 'rejected' END AS state) AS s;
+                                ELSE 'rejected' END AS state) AS s
+) AS c;
 """
 
 
@@ -155,7 +180,8 @@ def loaded(dsn: str) -> int:
             return 0
 
 
-def timed(label: str, window: Window, runs: int, filters: Filters | None = None) -> None:
+def timed(label: str, window: Window, runs: int, filters: Filters | None = None, *,
+          use_tallies: bool = True) -> tuple[float, dict]:
     """Median and p95 of compute_summary with every breakdown, after two warm-up calls."""
     times = []
     summary = None
@@ -163,16 +189,18 @@ def timed(label: str, window: Window, runs: int, filters: Filters | None = None)
         db.session.rollback()
         started = time.perf_counter()
         summary = compute_summary(db.session, window, AS_OF, filters=filters,
-                                  breakdowns=BREAKDOWNS)
+                                  breakdowns=BREAKDOWNS, tz=TZ, use_tallies=use_tallies)
         if i >= 2:
             times.append((time.perf_counter() - started) * 1000)
     assert summary is not None
     times.sort()
     p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
     rows = sum(len(r) for r in summary.breakdowns.values())
-    print(f"{label:<34} {summary.figures.counts['received'] + summary.figures.counts['excluded']:>9,} "
-          f"cases  median {statistics.median(times):7.1f} ms  p95 {p95:7.1f} ms  "
+    median = statistics.median(times)
+    print(f"{label:<44} {summary.figures.counts['received'] + summary.figures.counts['excluded']:>9,} "
+          f"cases  median {median:7.1f} ms  p95 {p95:7.1f} ms  "
           f"({rows} breakdown rows)  {summary.headline['en']}", flush=True)
+    return median, summary.as_dict()
 
 
 def floor(label: str, window: Window, runs: int) -> None:
@@ -190,17 +218,17 @@ def floor(label: str, window: Window, runs: int) -> None:
 
 
 def explain(window: Window) -> None:
-    """EXPLAIN (ANALYZE, BUFFERS) of each statement a whole-year summary runs."""
+    """EXPLAIN (ANALYZE, BUFFERS) of each statement a summary of the window runs."""
     statements: list[tuple[str, object]] = []
 
     def capture(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
-        if "FROM cases" in statement or "FROM areas" in statement:
+        if "FROM case" in statement:
             statements.append((statement, parameters))
 
     engine = db.engine
     sa.event.listen(engine, "before_cursor_execute", capture)
     try:
-        compute_summary(db.session, window, AS_OF, breakdowns=BREAKDOWNS)
+        compute_summary(db.session, window, AS_OF, breakdowns=BREAKDOWNS, tz=TZ)
     finally:
         sa.event.remove(engine, "before_cursor_execute", capture)
     db.session.rollback()
@@ -211,8 +239,6 @@ def explain(window: Window) -> None:
         cursor.execute("SET LOCAL jit = off")
         cursor.execute("SET LOCAL work_mem = '64MB'")
         for statement, parameters in statements:
-            if "FROM cases" not in statement:
-                continue
             print("\n" + statement.strip() + "\n")
             cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
             for (line,) in cursor.fetchall():
@@ -220,6 +246,22 @@ def explain(window: Window) -> None:
         raw.rollback()
     finally:
         raw.close()
+
+
+def prepare_tallies(dsn: str) -> None:
+    """Check the bulk-loaded classes, then build the tallies as `flask stats rebuild-tallies`."""
+    with psycopg.connect(dsn) as conn:
+        check_figure_classes(conn)
+    started = step("rebuild_tallies (what `flask stats rebuild-tallies` runs)")
+    rows = rebuild_tallies(db.session, ZoneInfo(TZ))
+    db.session.commit()
+    done(started)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE case_tallies")
+        conn.execute("VACUUM ANALYZE case_tally_deltas")
+        counts = conn.execute("SELECT grain, dimension, count(*) FROM case_tallies "
+                              "GROUP BY 1, 2 ORDER BY 1, 2").fetchall()
+    print(f"   {rows:,} tally rows: " + ", ".join(f"{g}/{d} {n:,}" for g, d, n in counts))
 
 
 def main() -> None:
@@ -240,6 +282,10 @@ def main() -> None:
             done(started)
             load(dsn, args.cases)
         with psycopg.connect(dsn) as conn:
+            tallied = conn.execute("SELECT count(*) FROM case_tallies").fetchone()[0]
+        if not tallied:
+            prepare_tallies(dsn)
+        with psycopg.connect(dsn) as conn:
             sizes = conn.execute(
                 "SELECT pg_size_pretty(pg_relation_size('cases')), "
                 "pg_size_pretty(pg_relation_size('ix_cases_submitted_at')), "
@@ -247,20 +293,45 @@ def main() -> None:
                 " (SELECT setting FROM pg_settings WHERE name = 'work_mem'), version()").fetchone()
         print(f"-- cases heap {sizes[0]}, covering index ix_cases_submitted_at {sizes[1]}; "
               f"parallel workers per gather {sizes[2]}, work_mem {sizes[3]}\n-- {sizes[4]}")
-        year = Window(YEAR_START, YEAR_END)
-        print(f"\n-- compute_summary with breakdowns {', '.join(BREAKDOWNS)}, {args.runs} runs")
-        timed("whole year (every case)", year, args.runs)
-        timed("one quarter (2026-08..2026-10)", Window(datetime(2026, 8, 1, tzinfo=UTC),
-                                                       YEAR_END), args.runs)
-        timed("one month (2026-10)", Window(datetime(2026, 10, 1, tzinfo=UTC), YEAR_END),
+        print("\n-- compute_summary with breakdowns "
+              f"{', '.join(BREAKDOWNS)}, {args.runs} runs; windows in {TZ} unless said")
+        year = Window(local(2025, 11, 1), local(2026, 11, 1))
+        utc_year = Window(YEAR_START, YEAR_END)
+        ragged = Window(local(2025, 11, 15, 10), local(2026, 10, 20, 15, 30))
+        year_ms, year_data = timed("whole year (12 local months)", year, args.runs)
+        _, utc_data = timed("whole year in UTC (every case; part days)", utc_year, args.runs)
+        timed("one quarter (2026-08..2026-10)", Window(local(2026, 8, 1), local(2026, 11, 1)),
               args.runs)
+        timed("one month (2026-10)", Window(local(2026, 10, 1), local(2026, 11, 1)), args.runs)
+        _, ragged_data = timed("ragged: 2025-11-15 10:00 .. 2026-10-20 15:30", ragged,
+                               args.runs)
+        print("\n-- with a filter the matching cases are counted (no tallies)")
         timed("whole year, agency AG7 only", year, args.runs, Filters(agency_id=7))
+        timed("whole year, category cat3 only", year, args.runs, Filters(category_id=3))
+        timed("whole year, province P5 (its wards) only", year, args.runs, Filters(area_id=5))
+        print("\n-- side by side: the same summaries counted from the cases (use_tallies=False)")
+        scan_runs = max(3, args.runs // 3)
+        scan_ms, scan_year = timed("whole year (12 local months), from the cases", year,
+                                   scan_runs, use_tallies=False)
+        _, scan_utc = timed("whole year in UTC, from the cases", utc_year, scan_runs,
+                            use_tallies=False)
+        _, scan_ragged = timed("ragged, from the cases", ragged, scan_runs, use_tallies=False)
+        same = all(_figures(a) == _figures(b) for a, b in (
+            (year_data, scan_year), (utc_data, scan_utc), (ragged_data, scan_ragged)))
+        print(f"   tallies and cases give the same figures and breakdowns: {'yes' if same else 'NO'}")
+        print(f"   whole year: {scan_ms / year_ms:.1f}x faster from the tallies")
         print("\n-- for scale: the cost of only counting the same cases")
-        floor("whole year (every case)", year, args.runs)
-        floor("one month (2026-10)", Window(datetime(2026, 10, 1, tzinfo=UTC), YEAR_END),
-              args.runs)
-        print("\n-- EXPLAIN (ANALYZE, BUFFERS), whole year")
-        explain(year)
+        floor("whole year (every case)", utc_year, args.runs)
+        floor("one month (2026-10)", Window(local(2026, 10, 1), local(2026, 11, 1)), args.runs)
+        print("\n-- EXPLAIN (ANALYZE, BUFFERS), ragged window (tallies, part days, overdue)")
+        explain(ragged)
+        if not same:
+            raise SystemExit("the tallies disagree with the cases")
+
+
+def _figures(data: dict) -> tuple:
+    """What must agree between the two ways of counting (not the instants)."""
+    return data["figures"], data["breakdowns"]
 
 
 if __name__ == "__main__":
