@@ -7,10 +7,11 @@ cookies: credentials are never allowed) and read the headers clients need for re
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, Response, request
 from flask_cors import CORS
 
 RESOURCES = (r"/api/*", r"/open311/*")
+PREFIXES = ("/api/", "/open311/")
 ALLOWED_HEADERS = ["Authorization", "Content-Type", "Accept-Language", "Idempotency-Key",
                    "If-None-Match", "X-Request-ID"]
 EXPOSED_HEADERS = ["Retry-After", "Idempotent-Replayed", "Location", "ETag", "X-Request-ID",
@@ -28,3 +29,10 @@ def init_cors(app: Flask) -> None:
          origins="*" if any_origin else origins, send_wildcard=any_origin,
          methods=METHODS, allow_headers=ALLOWED_HEADERS, expose_headers=EXPOSED_HEADERS,
          supports_credentials=False, max_age=app.config.get("CORS_MAX_AGE"), vary_header=True)
+
+    @app.after_request
+    def _vary_on_origin(response: Response) -> Response:
+        """The answer differs by Origin (allowed or not), so shared caches must key on it."""
+        if request.path.startswith(PREFIXES):
+            response.vary.add("Origin")
+        return response
