@@ -3,6 +3,7 @@ served as anything a browser would run."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -23,8 +24,20 @@ PREFLIGHT = {"Access-Control-Request-Method": "POST",
              "Access-Control-Request-Headers": "Authorization, Content-Type, Idempotency-Key"}
 
 
-def _with_cors(app: Flask, origins: list[str]) -> Any:
-    return create_app({**app.config, "CORS_ORIGINS": origins}).test_client()
+@pytest.fixture
+def with_cors(app: Flask) -> Iterator[Callable[[list[str]], Any]]:
+    """A test client of the app built with CORS_ORIGINS; its connections closed afterwards."""
+    built: list[Flask] = []
+
+    def make(origins: list[str]) -> Any:
+        built.append(create_app({**app.config, "CORS_ORIGINS": origins}))
+        return built[-1].test_client()
+
+    yield make
+    for other in built:
+        with other.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 def _origin(response: Any) -> str | None:
@@ -40,10 +53,10 @@ def test_by_default_no_other_site_gets_cross_origin_access(client):
         assert "Access-Control-Allow-Methods" not in preflight.headers
 
 
-def test_a_listed_origin_may_call_the_api_with_a_token_but_no_cookies(app):
+def test_a_listed_origin_may_call_the_api_with_a_token_but_no_cookies(with_cors):
     """A configured origin gets CORS on /api and /open311: methods, the headers a phone web
     app sends, the retry headers it must read; never credentials."""
-    client = _with_cors(app, [APP_ORIGIN])
+    client = with_cors([APP_ORIGIN])
     preflight = client.options("/api/v1/reports", headers={"Origin": APP_ORIGIN, **PREFLIGHT})
     assert preflight.status_code == 200
     assert _origin(preflight) == APP_ORIGIN
@@ -65,26 +78,25 @@ def test_a_listed_origin_may_call_the_api_with_a_token_but_no_cookies(app):
     assert (error.status_code, _origin(error)) == (404, APP_ORIGIN)
 
 
-@pytest.mark.parametrize("origin", ["https://evil.example", "https://app.example.vn.evil.example",
-                                    "http://app.example.vn", "https://evilapp.example.vn",
-                                    "null"])
-def test_other_origins_stay_out_even_when_one_is_listed(app, origin):
+def test_other_origins_stay_out_even_when_one_is_listed(with_cors):
     """Only the exact listed origin matches (no prefix, suffix or scheme tricks)."""
-    client = _with_cors(app, [APP_ORIGIN])
-    assert _origin(client.get("/api/v1/categories", headers={"Origin": origin})) is None
-    assert _origin(client.options("/api/v1/reports", headers={"Origin": origin, **PREFLIGHT})) \
-        is None
+    client = with_cors([APP_ORIGIN])
+    for origin in ("https://evil.example", "https://app.example.vn.evil.example",
+                   "http://app.example.vn", "https://evilapp.example.vn", "null"):
+        assert _origin(client.get("/api/v1/categories", headers={"Origin": origin})) is None
+        preflight = client.options("/api/v1/reports", headers={"Origin": origin, **PREFLIGHT})
+        assert _origin(preflight) is None, origin
 
 
-def test_pages_are_never_shared_cross_origin(app):
+def test_pages_are_never_shared_cross_origin(with_cors):
     """CORS covers the API and Open311 only, not the console pages."""
-    client = _with_cors(app, [APP_ORIGIN])
+    client = with_cors([APP_ORIGIN])
     assert _origin(client.get("/console/login", headers={"Origin": APP_ORIGIN})) is None
 
 
-def test_a_wildcard_allows_any_origin_without_credentials(app):
+def test_a_wildcard_allows_any_origin_without_credentials(with_cors):
     """CORS_ORIGINS=* (an open-data deployment): any origin, the `*` answer, no credentials."""
-    client = _with_cors(app, ["*"])
+    client = with_cors(["*"])
     answer = client.get("/open311/v2/requests.json", headers={"Origin": "https://any.example"})
     assert _origin(answer) == "*"
     assert "Access-Control-Allow-Credentials" not in answer.headers
@@ -130,7 +142,7 @@ def test_derivatives_are_served_as_jpeg_that_cannot_run(client, photo):
         assert response.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
 
 
-@pytest.mark.parametrize("planted", [
+PLANTED = [
     ("display/{sha}.html", b"<script>alert(1)</script>"),
     ("display/{sha}.svg", b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>'),
     ("thumb/{sha}.jpg.html", b"<html></html>"),
@@ -138,18 +150,22 @@ def test_derivatives_are_served_as_jpeg_that_cannot_run(client, photo):
     ("display/extra/{sha}.jpg", b"\xff\xd8\xff\xe0 nested"),
     ("display/{SHA}.jpg", b"\xff\xd8\xff\xe0 upper case"),
     ("original/{sha}.jpg", b"\xff\xd8\xff\xe0 the private original"),
-], ids=["html", "svg", "double-extension", "no-extension", "nested", "upper-case", "original"])
-def test_only_our_own_jpeg_names_are_ever_served(client, photo, planted):
+]
+"""Objects under names that are not a derivative's: HTML, SVG, double or missing extension,
+a nested path, upper-case hex, the private original."""
+
+
+def test_only_our_own_jpeg_names_are_ever_served(client, photo):
     """Even an object planted in storage under a public prefix is never served unless its key
     is exactly a derivative's name (kind/sha256.jpg): never as HTML or SVG."""
-    pattern, data = planted
-    key = pattern.format(sha=photo.sha256, SHA=photo.sha256.upper())
-    app_storage().put(key, data, "text/html")
-    response = client.get(f"/media/{key}")
-    assert response.status_code == 404
-    assert response.is_json
-    assert "image/svg" not in response.headers["Content-Type"]
-    assert "text/html" not in response.headers["Content-Type"]
+    for pattern, data in PLANTED:
+        key = pattern.format(sha=photo.sha256, SHA=photo.sha256.upper())
+        app_storage().put(key, data, "text/html")
+        response = client.get(f"/media/{key}")
+        assert response.status_code == 404, key
+        assert response.is_json
+        assert "image/svg" not in response.headers["Content-Type"]
+        assert "text/html" not in response.headers["Content-Type"]
 
 
 def test_a_derivative_whose_bytes_are_not_jpeg_is_not_served(client, photo):
