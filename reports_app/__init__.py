@@ -22,13 +22,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     check_production(app.config)
     os.makedirs(app.instance_path, exist_ok=True)
-    app.json.ensure_ascii = False
-    app.json.sort_keys = False
+    from reports_app.common.input import IdConverter, StrictJSONProvider
 
-    from reports_app import models  # noqa: F401 - registers every table on the metadata
+    app.json = StrictJSONProvider(app)
+    app.url_map.converters["int"] = IdConverter
+
+    from reports_app import audit, models  # noqa: F401 - tables on the metadata; history guards
     from reports_app.auth.passwords import configure_hasher
     from reports_app.auth.tokens import init_jwt
     from reports_app.cli import register_cli
+    from reports_app.cors import init_cors
     from reports_app.errors import register_error_handlers
     from reports_app.extensions import api, db, jwt, migrate
     from reports_app.observability import configure_logging, init_request_hooks
@@ -51,6 +54,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"],  # type: ignore[method-assign]
                                 x_proto=1)
     init_jwt(jwt)
+    init_cors(app)
     api.init_app(app, spec_kwargs={
         "info": {"description": "Citizen field reports (phản ánh hiện trường) API"},
         "components": {"securitySchemes": {

@@ -23,6 +23,7 @@ users_cli = AppGroup("users", help="Manage accounts.")
 def create_user_command(email: str | None, phone: str | None, password: str, role: str,
                         agency_code: str | None, full_name: str) -> None:
     """Create an account with a role."""
+    from reports_app.audit import audited_session
     from reports_app.auth.service import AccountError, create_user
     from reports_app.models import Agency
 
@@ -33,14 +34,15 @@ def create_user_command(email: str | None, phone: str | None, password: str, rol
             raise click.BadParameter(f"no agency with code {agency_code}", param_hint="--agency")
     if len(password) < 8:
         raise click.BadParameter("at least 8 characters", param_hint="--password")
-    try:
-        user = create_user(email=email, phone=phone, password=password, role=Role(role),
-                           agency_id=agency_id, full_name=full_name,
-                           region=current_app.config["PHONE_REGION"])
-    except AccountError as exc:
-        db.session.rollback()
-        raise click.ClickException(f"{exc.code}: {exc} {exc.errors or ''}") from None
-    db.session.commit()
+    with audited_session(db.session):  # actor: none (the server's shell)
+        try:
+            user = create_user(email=email, phone=phone, password=password, role=Role(role),
+                               agency_id=agency_id, full_name=full_name,
+                               region=current_app.config["PHONE_REGION"])
+        except AccountError as exc:
+            db.session.rollback()
+            raise click.ClickException(f"{exc.code}: {exc} {exc.errors or ''}") from None
+        db.session.commit()
     click.echo(f"created user {user.id} ({user.role}) {user.email or user.phone}")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,18 @@ def _bool(value: str | None, default: bool) -> bool:
     if value is None or value == "":
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(?::\d{1,5})?$")
+
+
+def parse_origins(raw: str) -> list[str]:
+    """CORS_ORIGINS: comma-separated origins (`https://app.example.vn`), or `*` for any."""
+    origins = [part.strip().rstrip("/") for part in raw.split(",") if part.strip()]
+    wrong = [o for o in origins if o != "*" and not _ORIGIN.match(o)]
+    if wrong:
+        raise ConfigError(f"CORS_ORIGINS: not an origin (scheme://host[:port]): {', '.join(wrong)}")
+    return origins
 
 
 def load_config(instance_path: str, env: os._Environ[str] | dict[str, str] | None = None) -> dict[str, Any]:
@@ -62,6 +75,9 @@ def load_config(instance_path: str, env: os._Environ[str] | dict[str, str] | Non
         "REGISTER_RATE_LIMIT": env.get("REGISTER_RATE_LIMIT", "10/hour"),
         "REPORT_RATE_LIMIT": env.get("REPORT_RATE_LIMIT", "30/hour"),
         "REPORT_ADDRESS_RATE_LIMIT": env.get("REPORT_ADDRESS_RATE_LIMIT", "120/hour"),
+        # Cross-origin browser access to /api and /open311 (issue 10): none unless listed.
+        "CORS_ORIGINS": parse_origins(env.get("CORS_ORIGINS", "")),
+        "CORS_MAX_AGE": int(env.get("CORS_MAX_AGE", "600")),
         "LOGIN_LOCKOUT_ATTEMPTS": int(env.get("LOGIN_LOCKOUT_ATTEMPTS", "5")),
         "LOGIN_LOCKOUT_MINUTES": int(env.get("LOGIN_LOCKOUT_MINUTES", "15")),
         "PROXY_FIX_X_FOR": int(env.get("PROXY_FIX_X_FOR", "0")),

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from flask_jwt_extended import current_user, verify_jwt_in_request
 
+from reports_app.audit import audit_request_as
 from reports_app.errors import abort
 from reports_app.models import User
 from workflows.roles import Role
@@ -18,8 +19,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 BEARER = [{"bearerAuth": []}]
 
 
-def require_roles(*roles: Role) -> Callable[[F], F]:
-    """Let the view run only for a signed-in, active account with one of `roles` (none: any)."""
+def require_roles(*roles: Role, audited: bool = False) -> Callable[[F], F]:
+    """Let the view run only for a signed-in, active account with one of `roles` (none: any).
+
+    `audited`: the changes the view makes to reference data go to the audit log as this
+    account's (reports_app.audit).
+    """
     allowed = frozenset(roles)
 
     def decorator(view: F) -> F:
@@ -29,6 +34,8 @@ def require_roles(*roles: Role) -> Callable[[F], F]:
             user: User = current_user
             if allowed and user.role not in allowed:
                 abort(403, "forbidden")
+            if audited:
+                audit_request_as(user.id)
             return view(*args, **kwargs)
 
         doc = deepcopy(getattr(wrapper, "_apidoc", {}))

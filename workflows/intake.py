@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from reports_app.models import Area
 from workflows.machine import WorkflowError
 from workflows.placing import place_point
+from workflows.text import disallowed_character
 
 Point = tuple[float, float]
 """(latitude, longitude) in WGS84 degrees."""
@@ -167,9 +168,9 @@ def _text(value: Any, limit: int, *, multiline: bool) -> str:
     if not isinstance(value, str):
         raise ValueError("Not a valid string.")
     value = unicodedata.normalize("NFC", value).strip()
-    allowed = "\n\r\t" if multiline else ""
-    if any(unicodedata.category(c) == "Cc" and c not in allowed for c in value):
-        raise ValueError("Control characters are not allowed.")
+    refusal = disallowed_character(value, multiline=multiline)
+    if refusal:
+        raise ValueError(refusal)
     if len(value) > limit:
         raise ValueError(f"Longer than maximum length {limit}.")
     return value

@@ -8,7 +8,7 @@ import marshmallow as ma
 import sqlalchemy as sa
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from sqlalchemy.orm import selectinload
 
 from reports_app.admin import schemas as s
 from reports_app.admin.service import (
@@ -23,18 +23,19 @@ from reports_app.admin.service import (
     update_row,
 )
 from reports_app.auth.service import create_user, update_user
+from reports_app.common.blueprint import Blueprint
 from reports_app.common.pagination import paginate
 from reports_app.common.schemas import page_of
 from reports_app.errors import abort
 from reports_app.extensions import db
-from reports_app.models import User
+from reports_app.models import AuditEntry, User
 from reports_app.permissions import require_roles
 from workflows.roles import Role
 
 blp = Blueprint("admin", __name__, url_prefix="/api/v1/admin",
                 description="Reference data (admins only)")
 
-ADMIN = require_roles(Role.ADMIN)
+ADMIN = require_roles(Role.ADMIN, audited=True)
 
 
 def _get_or_404(model: type, item_id: int) -> Any:
@@ -151,21 +152,10 @@ register_crud("/users", "user", USERS, s.AdminUserSchema, s.AdminUserInSchema,
               update=_update_user, extra_filters=_user_filters)
 
 
-class GeoJsonImport(ma.Schema):
-    """A GeoJSON FeatureCollection; each feature's properties: code, name_vi, name_en, level,
-    parent_code."""
-
-    class Meta:
-        unknown = ma.INCLUDE
-
-    type = ma.fields.String(required=True)
-    features = ma.fields.List(ma.fields.Dict(), required=True)
-
-
 @blp.route("/areas/import")
 class AreaImport(MethodView):
     @ADMIN
-    @blp.arguments(GeoJsonImport)
+    @blp.arguments(s.GeoJsonImport)
     @blp.response(200, s.AreaSchema(many=True))
     def post(self, data: dict[str, Any]) -> Any:
         """Create or update areas from a GeoJSON FeatureCollection, matched by code."""
@@ -191,3 +181,25 @@ class AreaGeoJson(MethodView):
                 "code": a.code, "name_vi": a.name_vi, "name_en": a.name_en, "level": a.level,
                 "parent_code": codes.get(a.parent_id), "is_active": a.is_active}}
             for a in areas]}
+
+
+@blp.route("/audit-log")
+class AuditLog(MethodView):
+    @ADMIN
+    @blp.arguments(s.AuditLogArgs, location="query")
+    @blp.response(200, page_of(s.AuditEntrySchema, "AuditEntryPage"))
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Changes to reference data (who, when, old → new), newest first; read-only."""
+        stmt = (sa.select(AuditEntry).options(selectinload(AuditEntry.actor))
+                .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc()))
+        if "entity" in args:
+            stmt = stmt.where(AuditEntry.entity == args["entity"])
+        if "entity_id" in args:
+            stmt = stmt.where(AuditEntry.entity_id == args["entity_id"])
+        if "actor" in args:
+            stmt = stmt.where(AuditEntry.actor_id == args["actor"])
+        if "from_" in args:
+            stmt = stmt.where(AuditEntry.created_at >= args["from_"])
+        if "to" in args:
+            stmt = stmt.where(AuditEntry.created_at < args["to"])
+        return paginate(stmt, args["page"], args["page_size"])

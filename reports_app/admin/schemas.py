@@ -8,7 +8,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from reports_app.auth.schemas import UserSchema
-from reports_app.common.schemas import StrictSchema, multiline, text
+from reports_app.common.schemas import InputSchema, StrictSchema, multiline, text
 from workflows.durations import format_duration
 from workflows.roles import Role
 from workflows.states import Priority, Track
@@ -74,6 +74,52 @@ class AreaInSchema(StrictSchema):
     boundary = fields.Dict(required=True, metadata={
         "description": "GeoJSON Polygon or MultiPolygon (or a Feature holding one), WGS84"})
     is_active = fields.Boolean(load_default=True)
+
+
+class ImportCode(fields.String):
+    """A code in a GeoJSON file: text, or a number as some files write it."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class ImportedAreaProperties(InputSchema):
+    """What a feature says about its area, checked like a single area; other properties are
+    kept in the file, not here."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    code = ImportCode(required=True, validate=[validate.Length(min=1, max=20), CODE])
+    name_vi = text(min_len=1, allow_none=True)
+    name_en = text(min_len=1, allow_none=True)
+    level = fields.String(allow_none=True, validate=validate.OneOf(["province", "ward", "commune"]))
+    parent_code = ImportCode(allow_none=True, validate=[validate.Length(min=1, max=20), CODE])
+
+
+class ImportedArea(InputSchema):
+    """One GeoJSON Feature of an area file."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    type = fields.String(load_default="Feature")
+    id = fields.Raw()
+    properties = fields.Nested(ImportedAreaProperties, required=True)
+    geometry = fields.Dict(required=True, allow_none=True)
+
+
+class GeoJsonImport(InputSchema):
+    """A GeoJSON FeatureCollection; each feature's properties: code, name_vi, name_en, level,
+    parent_code."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    type = fields.String(required=True)
+    features = fields.List(fields.Nested(ImportedArea), required=True)
 
 
 class FieldValueSchema(StrictSchema):
@@ -253,3 +299,41 @@ category_patch = _update_variant(CategoryInSchema, "CategoryPatchSchema")
 routing_rule_patch = _update_variant(RoutingRuleInSchema, "RoutingRulePatchSchema")
 sla_policy_patch = _update_variant(SlaPolicyInSchema, "SlaPolicyPatchSchema")
 admin_user_patch = _update_variant(AdminUserInSchema, "AdminUserPatchSchema")
+
+
+AUDITED_ENTITIES = ("agency", "area", "category", "routing_rule", "sla_policy", "user", "api_key")
+
+
+class AuditActorSchema(ma.Schema):
+    """Who made a change (null: the system or the server's shell)."""
+
+    id = fields.Integer()
+    email = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    full_name = fields.String()
+    role = fields.String()
+
+
+class AuditEntrySchema(ma.Schema):
+    """One recorded change to reference data."""
+
+    id = fields.Integer()
+    at = fields.DateTime(attribute="created_at")
+    actor = fields.Nested(AuditActorSchema, allow_none=True)
+    action = fields.String(metadata={"description": "create, update, deactivate, activate"})
+    entity = fields.String(metadata={"description": ", ".join(AUDITED_ENTITIES)})
+    entity_id = fields.Integer(allow_none=True)
+    changes = fields.Dict(metadata={
+        "description": "field → {old, new}; secrets as {changed: true}; boundaries by SHA-256"})
+
+
+class AuditLogArgs(StrictSchema):
+    """Paging and filters of the audit log, newest first."""
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    entity = fields.String(validate=validate.OneOf(AUDITED_ENTITIES))
+    entity_id = fields.Integer()
+    actor = fields.Integer(metadata={"description": "the acting account's id"})
+    from_ = fields.AwareDateTime(data_key="from", metadata={"description": "at or after"})
+    to = fields.AwareDateTime(metadata={"description": "before"})

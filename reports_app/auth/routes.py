@@ -13,7 +13,6 @@ from flask_jwt_extended import (
     get_jwt,
     jwt_required,
 )
-from flask_smorest import Blueprint
 from jwt.exceptions import PyJWTError
 
 from reports_app.auth.schemas import (
@@ -27,6 +26,7 @@ from reports_app.auth.schemas import (
 )
 from reports_app.auth.service import AccountError, authenticate, create_user
 from reports_app.auth.tokens import issue_tokens, revoke_token
+from reports_app.common.blueprint import Blueprint
 from reports_app.errors import abort
 from reports_app.extensions import db
 from reports_app.permissions import BEARER, require_roles

@@ -9,6 +9,7 @@ from flask import jsonify
 from flask_jwt_extended import JWTManager, create_access_token, create_refresh_token
 from werkzeug.http import HTTP_STATUS_CODES
 
+from reports_app.common.input import INT64_MAX
 from reports_app.errors import error_payload
 from reports_app.extensions import db
 from reports_app.i18n import message
@@ -56,7 +57,10 @@ def init_jwt(jwt: JWTManager) -> None:
 
     @jwt.user_lookup_loader
     def _lookup(_header: dict, payload: dict) -> User | None:
-        user = db.session.get(User, int(payload["sub"]))
+        subject = str(payload.get("sub", ""))
+        if not subject.isdecimal() or int(subject) > INT64_MAX:
+            return None
+        user = db.session.get(User, int(subject))
         return user if user is not None and user.is_active else None
 
     @jwt.token_in_blocklist_loader

@@ -12,7 +12,6 @@ import marshmallow as ma
 from flask import Response, jsonify, request
 from flask.views import MethodView
 from flask_jwt_extended import current_user
-from flask_smorest import Blueprint
 from werkzeug.datastructures import FileStorage
 
 from reports_app.cases import schemas as s
@@ -24,6 +23,7 @@ from reports_app.cases.service import (
     provide_info,
     sees_reporter,
 )
+from reports_app.common.blueprint import Blueprint
 from reports_app.errors import ErrorSchema, abort
 from reports_app.models import Case
 from reports_app.permissions import require_roles

@@ -7,9 +7,9 @@ from typing import Any
 import marshmallow as ma
 import sqlalchemy as sa
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields
 
+from reports_app.common.blueprint import Blueprint
 from reports_app.extensions import db
 from reports_app.models import Category
 

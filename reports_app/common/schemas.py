@@ -2,26 +2,40 @@
 
 from __future__ import annotations
 
-import unicodedata
+from collections.abc import Mapping
 from typing import Any
 
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from reports_app.common.input import INT64_MAX, INT64_MIN, normalise_input
+from workflows.text import disallowed_character
 
-class StrictSchema(ma.Schema):
-    """Input schema: unknown fields are an error, text is stored NFC with no control characters."""
 
-    class Meta:
-        unknown = ma.RAISE
+class InputSchema(ma.Schema):
+    """Every schema that reads client input: text in NFC at any depth, integers that fit a
+    column (a larger id is a field error, not a database overflow)."""
 
     @ma.pre_load
     def normalise_text(self, data: Any, **_kwargs: Any) -> Any:
         """Store Vietnamese text in one Unicode form (NFC) so search and equality work."""
-        if not isinstance(data, dict):
-            return data
-        return {k: unicodedata.normalize("NFC", v) if isinstance(v, str) else v
-                for k, v in data.items()}
+        if isinstance(data, Mapping) and not isinstance(data, dict):
+            # webargs' MultiDictProxy: read it as the fields want it (lists for List fields).
+            data = {key: data[key] for key in data}
+        return normalise_input(data)
+
+    def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
+        """Bound every integer field to the 64-bit range of our columns."""
+        if isinstance(field_obj, fields.Integer):
+            field_obj.validators = [*field_obj.validators,
+                                    validate.Range(min=INT64_MIN, max=INT64_MAX)]
+
+
+class StrictSchema(InputSchema):
+    """Input schema: unknown fields are an error, text is stored NFC with no control characters."""
+
+    class Meta:
+        unknown = ma.RAISE
 
 
 def text(*, required: bool = False, max_len: int = 200, min_len: int = 0,
@@ -43,15 +57,17 @@ def multiline(*, required: bool = False, max_len: int = 4000, **kwargs: Any) -> 
 
 
 def no_control_chars(value: str) -> None:
-    """Refuse control characters in single-line text."""
-    if any(unicodedata.category(c) == "Cc" for c in value):
-        raise ma.ValidationError("Control characters are not allowed.")
+    """Refuse control characters, lone surrogates and bidi controls in single-line text."""
+    refusal = disallowed_character(value)
+    if refusal:
+        raise ma.ValidationError(refusal)
 
 
 def no_control_chars_multiline(value: str) -> None:
-    """Refuse control characters other than newline and tab."""
-    if any(unicodedata.category(c) == "Cc" and c not in "\n\r\t" for c in value):
-        raise ma.ValidationError("Control characters are not allowed.")
+    """The same, but newlines and tabs are allowed."""
+    refusal = disallowed_character(value, multiline=True)
+    if refusal:
+        raise ma.ValidationError(refusal)
 
 
 class PageArgs(StrictSchema):

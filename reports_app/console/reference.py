@@ -13,9 +13,9 @@ import marshmallow as ma
 import sqlalchemy as sa
 from flask import Response, current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields
 
+from reports_app.common.blueprint import Blueprint
 from reports_app.extensions import db
 from reports_app.geo import to_geojson
 from reports_app.models import Agency, Area

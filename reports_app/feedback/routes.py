@@ -6,8 +6,8 @@ from typing import Any
 
 from flask.views import MethodView
 from flask_jwt_extended import current_user
-from flask_smorest import Blueprint
 
+from reports_app.common.blueprint import Blueprint
 from reports_app.errors import abort
 from reports_app.extensions import db
 from reports_app.feedback import schemas as s

@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from reports_app.db import Base, JSONType, utcnow
+from reports_app.models.accounts import User
 
 
 class MonthlySummary(Base):
@@ -58,3 +59,5 @@ class AuditEntry(Base):
     entity_id: Mapped[int | None] = mapped_column()
     changes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    actor: Mapped[User | None] = relationship(viewonly=True)

@@ -7,8 +7,8 @@ from typing import Any
 import sqlalchemy as sa
 from flask.views import MethodView
 from flask_jwt_extended import current_user
-from flask_smorest import Blueprint
 
+from reports_app.common.blueprint import Blueprint
 from reports_app.common.pagination import paginate
 from reports_app.common.schemas import page_of
 from reports_app.errors import abort
@@ -22,7 +22,7 @@ from workflows.roles import Role
 blp = Blueprint("open311_keys", __name__, url_prefix="/api/v1/admin",
                 description="Open311 client API keys (admins only)")
 
-ADMIN = require_roles(Role.ADMIN)
+ADMIN = require_roles(Role.ADMIN, audited=True)
 
 
 def _key_or_404(key_id: int) -> ApiKey:

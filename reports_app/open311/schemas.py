@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from reports_app.common.schemas import PageArgs, StrictSchema, multiline, text
+from reports_app.common.input import normalise_input
+from reports_app.common.schemas import InputSchema, PageArgs, StrictSchema, multiline, text
 from reports_app.reports.schemas import coordinate
 
 URL_MAX = 2000
@@ -35,8 +36,8 @@ def _http_url(value: str) -> None:
         raise ma.ValidationError("Must be an http or https URL.")
 
 
-class Liberal(ma.Schema):
-    """Open311 parameters: unknown ones ignored, empty ones absent, text in NFC."""
+class Liberal(InputSchema):
+    """Open311 parameters: unknown ones ignored, empty ones absent, text in NFC (InputSchema)."""
 
     class Meta:
         unknown = ma.EXCLUDE
@@ -46,8 +47,7 @@ class Liberal(ma.Schema):
         """"A null parameter should be treated as equivalent to a non-declared parameter."""
         if not isinstance(data, dict):
             return data
-        return {k: unicodedata.normalize("NFC", v) if isinstance(v, str) else v
-                for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
+        return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
 
 
 class RequestForm(Liberal):
@@ -101,8 +101,8 @@ def attribute_answers(items: Iterable[tuple[str, str]]) -> dict[str, str | list[
         match = ATTRIBUTE_KEY.match(key)
         if match is None:
             raise MalformedAttribute(key)
-        code = unicodedata.normalize("NFC", match.group(1))
-        answers.setdefault(code, []).append(unicodedata.normalize("NFC", value))
+        code = normalise_input(match.group(1))
+        answers.setdefault(code, []).append(normalise_input(value))
         if match.group(2):
             as_list.add(code)
     return {code: values if code in as_list or len(values) > 1 else values[0]

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import marshmallow as ma
 from flask import Response, current_app, request, url_for
 from flask.views import MethodView
 from flask_jwt_extended import current_user
-from flask_smorest import Blueprint
-from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import CombinedMultiDict
 
 from media import MissingFile, is_private
+from reports_app.common.blueprint import Blueprint, StrictParser
 from reports_app.common.schemas import PageArgs, page_of
 from reports_app.errors import abort
 from reports_app.permissions import require_roles
@@ -22,12 +22,17 @@ from reports_app.reports import service
 from reports_app.reports.photos import app_storage
 from workflows.roles import Role
 
-PUBLIC_KINDS = ("display/", "thumb/")
-"""Key prefixes served publicly: metadata-free derivatives; originals stay private."""
+PUBLIC_KEY = re.compile(r"(?:display|thumb)/[0-9a-f]{64}\.jpg")
+"""The only keys served: our metadata-free JPEG derivatives, named by content hash (as
+media.keys writes them). Originals stay private; any other name, extension or kind is a 404,
+whatever the storage holds under it."""
+JPEG_MAGIC = b"\xff\xd8\xff"
 IMMUTABLE = "public, max-age=31536000, immutable"
+MEDIA_CSP = "default-src 'none'; sandbox"
+"""Should anything ever render a photo response as a document, it may run and load nothing."""
 
 
-class MultipartParser(FlaskParser):
+class MultipartParser(StrictParser):
     """Reads a multipart form whole, text fields and files together: it is one form."""
 
     def load_form(self, req: Any, schema: ma.Schema) -> Any:
@@ -140,14 +145,17 @@ class Media(MethodView):
                   content_type="image/jpeg")
     def get(self, key: str) -> Response:
         """A photo's display or thumbnail image; originals are private (404)."""
-        if is_private(key) or not key.startswith(PUBLIC_KINDS):
+        if is_private(key) or not PUBLIC_KEY.fullmatch(key):
             abort(404, "not_found")
         try:
             data = app_storage().get(key)
         except (MissingFile, ValueError):
             abort(404, "not_found")
+        if not data.startswith(JPEG_MAGIC):  # never serve bytes we did not encode ourselves
+            abort(404, "not_found")
         response = Response(data, mimetype="image/jpeg")
         response.headers["Cache-Control"] = IMMUTABLE
         response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Content-Security-Policy"] = MEDIA_CSP
         response.set_etag(key.rsplit("/", 1)[-1].split(".", 1)[0])
         return response.make_conditional(request)

@@ -7,7 +7,6 @@ reporter or a member of staff; staff actions show the agency's name.
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
@@ -17,8 +16,9 @@ from flask_smorest.fields import Upload
 from marshmallow import fields, validate
 from werkzeug.datastructures import FileStorage
 
+from reports_app.common.input import normalise_input, parse_json
 from reports_app.common.media import media_url
-from reports_app.common.schemas import PageArgs, StrictSchema, multiline, text
+from reports_app.common.schemas import InputSchema, PageArgs, StrictSchema, multiline, text
 from reports_app.db import utcnow
 from reports_app.models import Area, Case, CaseEvent, CasePhoto
 from workflows.machine import PARTY_LABELS, TABLE, Action, Party
@@ -44,16 +44,12 @@ class JsonObject(fields.Field):
         if not isinstance(value, str) or len(value) > 20_000:
             raise ma.ValidationError("Must be a JSON object (at most 20000 characters).")
         try:
-            parsed = json.loads(value, parse_constant=_refuse_constant)
+            parsed = parse_json(value)
         except ValueError:
             raise ma.ValidationError("Not valid JSON.") from None
         if not isinstance(parsed, dict):
             raise ma.ValidationError("Must be a JSON object.")
-        return parsed
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not allowed")
+        return normalise_input(parsed)
 
 
 class PhotoUpload(Upload):
@@ -90,7 +86,7 @@ class ReportFormSchema(StrictSchema):
 
     @ma.pre_load
     def normalise_text(self, data: Any, **kwargs: Any) -> Any:
-        """Read the form (a MultiDict proxy) into a plain dict, then store text as NFC."""
+        """Drop the empty file parts a browser sends, then store text as NFC."""
         if not isinstance(data, dict) and hasattr(data, "keys"):
             data = {key: data[key] for key in data}
         if isinstance(data, dict) and isinstance(data.get("photos"), list):
@@ -121,7 +117,7 @@ class ReportFormSchema(StrictSchema):
             raise ma.ValidationError("At least one photo is required.", "photos")
 
 
-class IdempotencyHeaderSchema(ma.Schema):
+class IdempotencyHeaderSchema(InputSchema):
     """The optional retry key; a retry with the same key returns the first result."""
 
     class Meta:
@@ -130,7 +126,8 @@ class IdempotencyHeaderSchema(ma.Schema):
     idempotency_key = fields.String(
         data_key="Idempotency-Key",
         validate=[validate.Length(min=1, max=IDEMPOTENCY_KEY_MAX),
-                  validate.Regexp(r"^[\x20-\x7e]+$", error="Printable ASCII only.")],
+                  validate.Regexp(r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$",
+                                  error="Printable ASCII only, not starting or ending with a space.")],
         metadata={"description": "a client-chosen key (e.g. a UUID), kept for a day per user"})
 
 

@@ -7,8 +7,8 @@ from typing import Any
 from flask import current_app
 from flask.views import MethodView
 from flask_jwt_extended import current_user
-from flask_smorest import Blueprint
 
+from reports_app.common.blueprint import Blueprint
 from reports_app.db import utcnow
 from reports_app.errors import abort
 from reports_app.extensions import db

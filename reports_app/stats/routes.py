@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import Response, current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from reports_app.common.blueprint import Blueprint
 from reports_app.db import utcnow
 from reports_app.errors import abort
 from reports_app.extensions import db

@@ -9,6 +9,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from reports_app.common.schemas import InputSchema
 from workflows.stats import BREAKDOWNS, COUNTS
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -47,7 +48,7 @@ class BreakdownList(fields.Field):
         return [name for name in BREAKDOWNS if name in names]
 
 
-class WindowArgs(ma.Schema):
+class WindowArgs(InputSchema):
     """The window of submission times, [from, to)."""
 
     class Meta:
@@ -74,7 +75,7 @@ class SummaryArgs(WindowArgs):
         "example": "agency,category"})
 
 
-class MonthlyArgs(ma.Schema):
+class MonthlyArgs(InputSchema):
     """Format and language of a monthly summary."""
 
     class Meta:

@@ -1,0 +1,27 @@
+"""The API's Blueprint: flask-smorest's, reading JSON bodies with our strict parser."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flask_smorest
+from webargs import core
+from webargs.flaskparser import FlaskParser, is_json_request
+
+from reports_app.common.input import parse_json
+
+
+class StrictParser(FlaskParser):
+    """webargs' Flask parser with `parse_json` (depth, NaN and surrogate limits) for bodies."""
+
+    def _raw_load_json(self, req: Any) -> Any:
+        """The JSON body, parsed strictly; a refusal is webargs' 400 for invalid JSON."""
+        if not is_json_request(req):
+            return core.missing
+        return parse_json(req.get_data(cache=True))
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """Every API blueprint: arguments are read by the strict parser."""
+
+    ARGUMENTS_PARSER = StrictParser()
