@@ -333,7 +333,9 @@ def case_detail(case: Case, user: User) -> dict[str, Any]:
     view.update({
         "source": case.source, "accuracy_m": case.accuracy_m,
         "location_source": case.location_source,
-        "location_mismatch_m": case.location_mismatch_m, "captured_at": case.captured_at,
+        # How far the photo's GPS is from where the app said: evidence, like the GPS itself.
+        "location_mismatch_m": case.location_mismatch_m if show else None,
+        "captured_at": case.captured_at,
         "attributes": case.attributes or {}, "is_public": case.is_public,
         "assigned_at": case.assigned_at, "accepted_at": case.accepted_at,
         "resolved_at": case.resolved_at, "closed_at": case.closed_at,

@@ -165,8 +165,10 @@ def test_hotline_contact_is_for_operators_only(client, refdata, people, as_user)
 
 
 def test_photo_gps_is_for_operators_only(client, case_in, people, as_user):
-    """Staff get the metadata-free derivatives; the EXIF position stays with operators."""
+    """Staff get the metadata-free derivatives; the EXIF position, and how far it is from
+    where the app said, stay with operators."""
     case = case_in("assigned")
+    case.location_mismatch_m = 850.0
     attach_photos(db.session, case, None, [StoredPhoto(
         sha256="a" * 64, content_type="image/jpeg", width=800, height=600,
         original_key="original/aa.jpg", display_key="display/aa.jpg", thumb_key="thumb/aa.jpg",
@@ -177,8 +179,11 @@ def test_photo_gps_is_for_operators_only(client, case_in, people, as_user):
     assert staff_photo["thumb_url"] == "/media/thumb/aa.jpg"
     assert not {"exif_lat", "exif_lon", "exif_captured_at"} & set(staff_photo)
     assert "original" not in json.dumps(staff_photo)
-    operator_photo = _detail(client, case, people.operator, as_user)["photos"][0]
+    assert _detail(client, case, people.staff, as_user)["location_mismatch_m"] is None
+    operator = _detail(client, case, people.operator, as_user)
+    operator_photo = operator["photos"][0]
     assert (operator_photo["exif_lat"], operator_photo["exif_lon"]) == (12.6234, 108.0321)
+    assert operator["location_mismatch_m"] == 850.0
     queue_row = client.get("/api/v1/cases", headers=as_user(people.staff)).get_json()["items"][0]
     assert queue_row["thumb_url"] == "/media/thumb/aa.jpg"
 
