@@ -255,7 +255,6 @@ def _conditions(session: Session, window: Window, filters: Filters) -> list[sa.C
 
 
 _DIMENSIONS = {"agency": Case.agency_id, "category": Case.category_id, "area": Case.area_id}
-_BASE = (*TALLIED, "open_overdue")
 
 Groups = dict[str, dict[int | None, dict[str, int]]]
 """Base counts per key of each breakdown, and under "total" (key None) for all."""
@@ -277,12 +276,22 @@ def _base_conditions(as_of: datetime) -> dict[str, sa.ColumnElement[bool] | None
 
 
 def counts_from_base(base: Mapping[str, int]) -> dict[str, int]:
-    """Every counted figure from the base counts (sums and differences only)."""
-    c = {name: int(base.get(name, 0)) for name in _BASE}
-    c["handled_late"] = c["handled"] - c["handled_on_time"] - c["handled_late_with_extension"]
-    c["rated"] = c["satisfied"] + c["accepted"] + c["dissatisfied"]
-    c["received"] = c["handled"] + c["in_progress"] + c["rejected"]
-    return {name: c[name] for name in COUNTS}
+    """Every counted figure from the base counts (sums and differences only), in COUNTS order.
+
+    Written out rather than looped: it runs once per breakdown row, thousands per summary.
+    """
+    get = base.get
+    handled, on_time, extended = get("handled", 0), get("handled_on_time", 0), \
+        get("handled_late_with_extension", 0)
+    in_progress, rejected = get("in_progress", 0), get("rejected", 0)
+    satisfied, accepted, dissatisfied = get("satisfied", 0), get("accepted", 0), \
+        get("dissatisfied", 0)
+    return {"received": handled + in_progress + rejected, "handled": handled,
+            "handled_on_time": on_time, "handled_late_with_extension": extended,
+            "handled_late": handled - on_time - extended, "open_overdue": get("open_overdue", 0),
+            "in_progress": in_progress, "rejected": rejected, "excluded": get("excluded", 0),
+            "rated": satisfied + accepted + dissatisfied, "satisfied": satisfied,
+            "accepted": accepted, "dissatisfied": dissatisfied}
 
 
 def _counted(session: Session, where: Sequence[sa.ColumnElement[bool]],
@@ -421,11 +430,11 @@ def _tallied(session: Session, window: Window, as_of: datetime, zone: ZoneInfo,
     if not span.tallied:
         return None
     tallied = read_tallies(session, span, [*wanted, "category", MINUTES])
-    groups: Groups = {"total": {None: {}}}
-    for per_key in tallied["category"].values():
-        # Every case has exactly one category, so the categories add up to the total.
-        _add_groups(groups, {"total": {None: per_key}})
-    _add_groups(groups, {name: tallied[name] for name in wanted})
+    # Every case has exactly one category, so the categories add up to the total.
+    groups: Groups = {"total": {None: {name: sum(per_key[name] for per_key in
+                                                 tallied["category"].values())
+                                       for name in TALLIED}}}
+    groups.update({name: tallied[name] for name in wanted})
     histogram = {minutes: counts["handled"] for minutes, counts in tallied[MINUTES].items()}
     no_overdue = {name: c for name, c in _base_conditions(as_of).items()
                   if name != "open_overdue"}
