@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from flask import current_app, request
@@ -11,6 +12,8 @@ from flask_limiter.util import get_remote_address
 from limits import parse
 
 from reports_app.errors import abort
+
+log = logging.getLogger(__name__)
 
 
 def client_address() -> str:
@@ -48,16 +51,25 @@ def check_login_lockout(username: str) -> None:
         return
     item = _lockout_item()
     key = f"login-fail:{username.strip().lower()}"
-    if not limiter.limiter.test(item, key):
-        reset, _remaining = limiter.limiter.get_window_stats(item, key)
+    try:
+        locked = not limiter.limiter.test(item, key)
+        reset, _remaining = limiter.limiter.get_window_stats(item, key) if locked else (0, 0)
+    except Exception as exc:  # noqa: BLE001 - storage down: the rate limits still apply
+        log.warning("login lockout unavailable (rate-limit storage): %s", exc)
+        return
+    if locked:
         retry = max(1, int(reset - time.time()))
         abort(429, "account_locked", headers={"Retry-After": str(retry)})
 
 
 def record_login_failure(username: str) -> None:
     """Count a failed sign-in towards the lockout."""
-    if current_app.config.get("RATELIMIT_ENABLED", True):
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return
+    try:
         limiter.limiter.hit(_lockout_item(), f"login-fail:{username.strip().lower()}")
+    except Exception as exc:  # noqa: BLE001 - storage down: the rate limits still apply
+        log.warning("login failure not counted (rate-limit storage): %s", exc)
 
 
 def login_username_key() -> str:
