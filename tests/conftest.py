@@ -201,7 +201,7 @@ class RedisForTest:
     prefix: str
     client: Any
 
-    def keys(self) -> list[str]:
+    def written(self) -> list[str]:
         """Every key this test wrote."""
         return sorted(k.decode() for k in self.client.scan_iter(match=f"{self.prefix}:*"))
 
