@@ -6,6 +6,7 @@ These tests need PostgreSQL (TEST_DATABASE_URL); on SQLite they are skipped.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -126,7 +127,7 @@ def deployment(pg_base: sa.engine.URL, template_database: str, ports: Ports, tmp
                request: pytest.FixtureRequest) -> Iterator[Deployment]:
     """A fresh database (a clone of the template) and folder; every process started through it
     is stopped at the end, whatever happened."""
-    name = f"{pg_base.database}_{request.node.name[:30]}".lower()
+    name = f"{pg_base.database}_{hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:10]}"
     admin = _admin_engine(pg_base)
     _recreate(admin, name, template_database)
     url = pg_base.set(database=name).render_as_string(hide_password=False)
