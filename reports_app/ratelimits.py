@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import current_app, request
+from flask import Flask, Response, current_app, request
 from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -32,6 +32,27 @@ def account_or_address() -> str:
 
 
 limiter = Limiter(key_func=client_address, headers_enabled=True, strategy="moving-window")
+
+LIMITER_RETRY_AFTER = "X-RateLimit-Retry-After"
+"""Where flask-limiter writes its Retry-After (it would put one on every limited response)."""
+
+
+def init_limiter(app: Flask) -> None:
+    """Bind the limiter; Retry-After then appears only on a 429 and on our own 409s."""
+    # flask-limiter stamps Retry-After (the window's reset, up to an hour) on every response of a
+    # limited endpoint and raises any Retry-After a view set to it: a `409 request_in_progress`
+    # meant to say "2 s" said "3600 s". It writes its value under another name; this hook, added
+    # before the limiter's own (after_request hooks run last-added first), keeps it for 429s only.
+    app.config.setdefault("RATELIMIT_HEADER_RETRY_AFTER", LIMITER_RETRY_AFTER)
+    app.after_request(_retry_after_only_when_limited)
+    limiter.init_app(app)
+
+
+def _retry_after_only_when_limited(response: Response) -> Response:
+    value = response.headers.pop(LIMITER_RETRY_AFTER, None)
+    if response.status_code == 429 and value is not None and "Retry-After" not in response.headers:
+        response.headers["Retry-After"] = value
+    return response
 
 
 def limit_from_config(name: str) -> str:

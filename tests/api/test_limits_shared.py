@@ -90,3 +90,4 @@ def test_app_redis_is_none_without_redis_url(app, monkeypatch):
         assert app_redis() is client
     finally:
         app.extensions.pop("redis_client", None)
+

@@ -32,6 +32,8 @@ REQUESTS = 100
 KILL_AFTER = 30
 """Answers received before the server is killed: the rest are in flight or still queued."""
 BMT = ("12.65955", "108.03247")
+RETRY_AFTER_MAX = 5
+"""A 409 request_in_progress asks for the idempotency wait (2 s here), never a rate window."""
 CATEGORIES = ("other", "urban-order")
 """`other` waits for triage; `urban-order` is routed to the ward at once."""
 
@@ -108,7 +110,9 @@ def _retry(server: Server, token: str, item: Submission) -> None:
     def answered() -> bool:
         reply = _post(server, token, item)
         if reply.status == 409 and reply.json()["error"] == "request_in_progress":
-            pause(float(reply.headers.get("retry-after", "1")))
+            wait = int(reply.headers["retry-after"])
+            assert 1 <= wait <= RETRY_AFTER_MAX, f"Retry-After {wait} s for a request in progress"
+            pause(wait)
             return False
         item.retried = reply
         return True
