@@ -7,6 +7,10 @@ bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
 threads = int(os.environ.get("GUNICORN_THREADS", "2"))
 worker_class = "gthread"
+# Import the app once in the master and fork the workers from it: they start at once and share
+# the imported code's memory. The app opens no connection at import (engines, Redis and S3
+# clients connect on first use, in each worker). A code change needs a restart, not a HUP.
+preload_app = os.environ.get("GUNICORN_PRELOAD", "true").lower() in ("1", "true", "yes", "on")
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30
 keepalive = 5

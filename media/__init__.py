@@ -14,7 +14,7 @@ from media.errors import (
     UnsupportedImage,
 )
 from media.exif import PhotoMetadata, read_metadata
-from media.keys import is_private, photo_keys
+from media.keys import StoredObject, content_hash_of, is_private, photo_keys
 from media.local_storage import LocalStorage
 from media.persist import delete_keys, store_processed
 from media.pipeline import Limits, ProcessedPhoto, check_photo_count, process_photo
@@ -35,9 +35,11 @@ __all__ = [
     "ProcessedPhoto",
     "S3Storage",
     "Storage",
+    "StoredObject",
     "TooManyPhotos",
     "UnsupportedImage",
     "check_photo_count",
+    "content_hash_of",
     "delete_keys",
     "detect_format",
     "is_private",

@@ -8,6 +8,8 @@ and GPS: it is private, and whoever serves media must never expose that prefix p
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from media.sniff import EXTENSIONS
@@ -23,6 +25,15 @@ PRIVATE_PREFIXES = ("original/",)
 MAX_KEY_LENGTH = 512
 
 _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(?:/[A-Za-z0-9][A-Za-z0-9._-]*)*")
+_PHOTO_KEY = re.compile(r"(?:original|display|thumb)/([0-9a-f]{64})\.[a-z0-9]{2,5}")
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """One object found in storage: its key and when it was last written (UTC)."""
+
+    key: str
+    modified_at: datetime
 
 
 def photo_keys(processed: ProcessedPhoto) -> dict[str, str]:
@@ -33,6 +44,12 @@ def photo_keys(processed: ProcessedPhoto) -> dict[str, str]:
         DISPLAY: f"display/{sha}.jpg",
         THUMBNAIL: f"thumb/{sha}.jpg",
     }
+
+
+def content_hash_of(key: str) -> str | None:
+    """The photo content hash a key was named by, or None for a key that is not a photo's."""
+    match = _PHOTO_KEY.fullmatch(key)
+    return match.group(1) if match else None
 
 
 def validate_key(key: str) -> str:

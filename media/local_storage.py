@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from contextlib import suppress
+from datetime import UTC, datetime
 from pathlib import Path
 
 from media.errors import MissingFile
-from media.keys import validate_key
+from media.keys import StoredObject, validate_key
 
 FILE_MODE = 0o644
+TEMP_PREFIX, TEMP_SUFFIX = ".", ".part"
 """Readable by a front web server that may serve the public derivatives from disk."""
 _ATTEMPTS = 3
 
@@ -68,14 +71,55 @@ class LocalStorage:
         """True when a file is stored under the key."""
         return self.path_for(key).is_file()
 
+    def iter_objects(self) -> Iterator[StoredObject]:
+        """Every stored file (temporary files of unfinished writes excluded) with its mtime."""
+        for path in self._files():
+            if path.name.startswith(TEMP_PREFIX):
+                continue
+            key = self._key_of(path)
+            if key is not None:
+                yield StoredObject(key, _mtime(path))
+
+    def remove_incomplete(self, older_than: datetime) -> int:
+        """Delete temporary files of writes killed before their rename, older than the cutoff."""
+        removed = 0
+        for path in self._files():
+            if (path.name.startswith(TEMP_PREFIX) and path.name.endswith(TEMP_SUFFIX)
+                    and _mtime(path) < older_than):
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
+    def _files(self) -> Iterator[Path]:
+        if not self.root.is_dir():
+            return
+        for folder, _subfolders, names in os.walk(self.root):
+            for name in names:
+                yield Path(folder, name)
+
+    def _key_of(self, path: Path) -> str | None:
+        """The key stored at `path`, or None for a file that is not where its key would put it."""
+        parts = path.relative_to(self.root).parts
+        if len(parts) < 4:
+            return None
+        key = "/".join([*parts[:-3], parts[-1]])
+        try:
+            return key if self.path_for(key) == path else None
+        except ValueError:
+            return None
+
     def _temp_file(self, folder: Path) -> tuple[int, str]:
         """A temp file in the target folder, retrying if a concurrent delete pruned the folder."""
         attempt = 1
         while True:
             folder.mkdir(parents=True, exist_ok=True)
             try:
-                return tempfile.mkstemp(dir=folder, prefix=".", suffix=".part")
+                return tempfile.mkstemp(dir=folder, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
             except FileNotFoundError:
                 if attempt >= _ATTEMPTS:
                     raise
                 attempt += 1
+
+
+def _mtime(path: Path) -> datetime:
+    return datetime.fromtimestamp(path.stat().st_mtime, UTC)

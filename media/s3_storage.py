@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from media.errors import MissingFile
-from media.keys import validate_key
+from media.keys import StoredObject, validate_key
 
 _NOT_FOUND = frozenset({"404", "NoSuchKey", "NotFound"})
 
@@ -85,6 +87,21 @@ class S3Storage:
                 return False
             raise
         return True
+
+    def iter_objects(self) -> Iterator[StoredObject]:
+        """Every object under the prefix (ListObjectsV2, page by page) with its LastModified."""
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
+            for item in page.get("Contents", []):
+                key = item["Key"][len(self.prefix):]
+                modified = item["LastModified"]
+                if modified.tzinfo is None:
+                    modified = modified.replace(tzinfo=UTC)
+                yield StoredObject(key, modified.astimezone(UTC))
+
+    def remove_incomplete(self, older_than: datetime) -> int:
+        """Nothing to do: PutObject stores an object whole or not at all."""
+        return 0
 
     def _make_client(self) -> Any:
         """A client with bounded timeouts and retries; path-style addressing for custom endpoints."""

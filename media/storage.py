@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from media.keys import StoredObject
 from media.local_storage import LocalStorage
 from media.s3_storage import S3Storage
 
@@ -25,6 +27,12 @@ class Storage(Protocol):
 
     def exists(self, key: str) -> bool:
         """True when an object is stored under the key."""
+
+    def iter_objects(self) -> Iterator[StoredObject]:
+        """Every stored object with its last change, in no particular order (orphan sweeps)."""
+
+    def remove_incomplete(self, older_than: datetime) -> int:
+        """Delete what writes that never finished left behind (a killed worker); how many."""
 
 
 def storage_from_config(config: Mapping[str, object]) -> Storage:

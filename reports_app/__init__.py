@@ -35,7 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from reports_app.errors import register_error_handlers
     from reports_app.extensions import api, db, jwt, migrate
     from reports_app.observability import configure_logging, init_request_hooks
-    from reports_app.ratelimits import limiter
+    from reports_app.ratelimits import init_limiter
     from reports_app.routes import register_blueprints
     from reports_app.scheduler import init_scheduler
     from reports_app.tallying import install_tally_hooks
@@ -47,7 +47,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
     jwt.init_app(app)
-    limiter.init_app(app)
+    init_limiter(app)
     if app.config["PROXY_FIX_X_FOR"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -1,4 +1,4 @@
-"""Command-line tools: `flask --app wsgi demo`, `flask --app wsgi users create`."""
+"""Command-line tools: `flask --app wsgi demo`, `users create`, `media cleanup`."""
 
 from __future__ import annotations
 
@@ -56,12 +56,34 @@ def demo_command() -> None:
                f"updated {result.updated or 'nothing'}")
 
 
+media_cli = AppGroup("media", help="Stored photo objects.")
+
+
+@media_cli.command("cleanup")
+@click.option("--grace-minutes", type=click.IntRange(min=0), default=None,
+              help="Only objects untouched this long (default: MEDIA_ORPHAN_GRACE_MINUTES).")
+def media_cleanup_command(grace_minutes: int | None) -> None:
+    """Delete photo objects that no case uses (left by requests that died before committing)."""
+    from datetime import timedelta
+
+    from reports_app.db import utcnow
+    from reports_app.reports.orphans import remove_orphan_photos
+    from reports_app.reports.photos import app_storage
+
+    minutes = current_app.config["MEDIA_ORPHAN_GRACE_MINUTES"] if grace_minutes is None \
+        else grace_minutes
+    result = remove_orphan_photos(db.session, app_storage(), now=utcnow(),
+                                  grace=timedelta(minutes=minutes))
+    click.echo(f"media cleanup (grace {minutes} min): {result}")
+
+
 def register_cli(app: Flask) -> None:
     """Attach the commands to `flask`."""
     from reports_app.cases.cli import docs_cli
     from reports_app.stats.cli import simulate_command, stats_cli
 
     app.cli.add_command(users_cli)
+    app.cli.add_command(media_cli)
     app.cli.add_command(stats_cli)
     app.cli.add_command(simulate_command)
     app.cli.add_command(demo_command)

@@ -47,6 +47,8 @@ def load_config(instance_path: str, env: os._Environ[str] | dict[str, str] | Non
     instance = Path(instance_path)
     environment = env.get("APP_ENV", env.get("FLASK_ENV", "development")).lower()
     db_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'reports.sqlite3'}"
+    redis_prefix = env.get("REDIS_KEY_PREFIX", "reports_app")
+    redis_timeout = float(env.get("REDIS_TIMEOUT_SECONDS", "1"))
     return {
         "APP_ENV": environment,
         "SECRET_KEY": env.get("SECRET_KEY") or env.get("JWT_SECRET_KEY") or DEV_SECRET,
@@ -66,9 +68,16 @@ def load_config(instance_path: str, env: os._Environ[str] | dict[str, str] | Non
         "S3_ACCESS_KEY_ID": env.get("S3_ACCESS_KEY_ID"),
         "S3_SECRET_ACCESS_KEY": env.get("S3_SECRET_ACCESS_KEY"),
         "S3_PREFIX": env.get("S3_PREFIX", ""),
-        "REDIS_URL": env.get("REDIS_URL"),
+        # Redis (issue 9): shared rate limits and idempotency locks for several instances.
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        "REDIS_KEY_PREFIX": redis_prefix,
+        "REDIS_TIMEOUT_SECONDS": redis_timeout,
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
         "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
+        "RATELIMIT_STORAGE_OPTIONS": ratelimit_storage_options(env.get("REDIS_URL"), redis_prefix,
+                                                               redis_timeout),
+        # Redis unreachable: every process keeps counting on its own rather than failing requests.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "20/minute;200/hour"),
         "LOGIN_ACCOUNT_RATE_LIMIT": env.get("LOGIN_ACCOUNT_RATE_LIMIT", "10/minute"),
@@ -104,6 +113,7 @@ def load_config(instance_path: str, env: os._Environ[str] | dict[str, str] | Non
         "IDEMPOTENCY_TTL_HOURS": int(env.get("IDEMPOTENCY_TTL_HOURS", "24")),
         "IDEMPOTENCY_WAIT_SECONDS": float(env.get("IDEMPOTENCY_WAIT_SECONDS", "5")),
         "IDEMPOTENCY_LOCK_SECONDS": float(env.get("IDEMPOTENCY_LOCK_SECONDS", "60")),
+        "MEDIA_ORPHAN_GRACE_MINUTES": int(env.get("MEDIA_ORPHAN_GRACE_MINUTES", "60")),
         "LOCATION_MISMATCH_M": float(env.get("LOCATION_MISMATCH_M", "500")),
         "GEOCODER": env.get("GEOCODER", "offline"),
         "NOMINATIM_URL": env.get("NOMINATIM_URL", "https://nominatim.openstreetmap.org"),
@@ -133,6 +143,16 @@ def load_config(instance_path: str, env: os._Environ[str] | dict[str, str] | Non
         "OPENAPI_JSON_PATH": "openapi.json",
         "JSON_SORT_KEYS": False,
     }
+
+
+def ratelimit_storage_options(redis_url: str | None, prefix: str,
+                              timeout: float) -> dict[str, Any]:
+    """Options for the limits library's Redis storage: our key prefix and short timeouts."""
+    if not redis_url:
+        return {}
+    # The prefix also covers the login lockout counters, which bypass flask-limiter's own prefix.
+    return {"key_prefix": f"{prefix}:limits", "socket_timeout": timeout,
+            "socket_connect_timeout": timeout}
 
 
 def check_production(config: dict[str, Any]) -> None:

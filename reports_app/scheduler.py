@@ -6,7 +6,8 @@ Two ways, never both for one deployment:
   SCHEDULER_ENABLED is true (the default when APP_ENV=development), in the reloader's child
   process only, so it never runs twice;
 * production: one `flask --app wsgi scheduler` process (a BlockingScheduler; SIGTERM stops it
-  cleanly after the running job), never a scheduler per gunicorn worker.
+  cleanly after the running job), never a scheduler per gunicorn worker. On start it runs each
+  interval job once, in declared order, before following the schedule.
 
 `flask --app wsgi scheduler --once` (or `flask --app wsgi jobs run ID`) runs jobs once and
 exits, for cron and tests. Every run gets its own app context and session, `now`, a commit
@@ -207,9 +208,20 @@ def scheduler_command(once: bool, job_ids: tuple[str, ...]) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    catch_up(app, stopping)
     scheduler.add_listener(started, EVENT_SCHEDULER_START)
     scheduler.start()
     click.echo("scheduler stopped", err=True)
+
+
+def catch_up(app: Flask, stopping: threading.Event) -> None:
+    """Run every interval job once now, in declared order (the sweep before the delivery), so a
+    restart or a deployment never delays breaches or notifications by a whole interval."""
+    for job in declared_jobs():
+        if stopping.is_set():
+            return
+        if job.trigger == "interval":
+            _scheduled_run(app, job.id)
 
 
 jobs_cli = AppGroup("jobs", help="List and run the scheduled jobs by hand.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,10 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
         "JWT_SECRET_KEY": "test-secret-key-that-is-long-enough-000000000",
         # Limits stay on (they are code under test) but high; limit tests lower them.
         "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_STORAGE_OPTIONS": {},
+        # Redis is opted into by the tests that need it (tests/redis_support.py), never by the
+        # environment the suite happens to run in.
+        "REDIS_URL": None,
         "LOGIN_RATE_LIMIT": "10000/minute",
         "LOGIN_ACCOUNT_RATE_LIMIT": "10000/minute",
         "REGISTER_RATE_LIMIT": "10000/minute",
@@ -182,3 +187,51 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.fail(f"shared/ folder not found at {SHARED}; set SHARED_DIR")
     return SHARED
+
+
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/7")
+"""Redis for the tests that need one (database 7: the server may be shared); skipped without."""
+
+
+@dataclass(frozen=True)
+class RedisForTest:
+    """A reachable Redis and a key prefix unique to one test: nothing it writes meets others."""
+
+    url: str
+    prefix: str
+    client: Any
+
+    def written(self) -> list[str]:
+        """Every key this test wrote."""
+        return sorted(k.decode() for k in self.client.scan_iter(match=f"{self.prefix}:*"))
+
+
+@pytest.fixture
+def redis_for_test() -> Iterator[RedisForTest]:
+    """Redis at TEST_REDIS_URL with a fresh prefix; its keys are deleted afterwards."""
+    import uuid
+
+    import redis
+
+    client = redis.Redis.from_url(TEST_REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.exceptions.RedisError as exc:
+        pytest.skip(f"no Redis at {TEST_REDIS_URL}: {exc}")
+    found = RedisForTest(TEST_REDIS_URL, f"test-{uuid.uuid4().hex[:12]}", client)
+    yield found
+    stale = list(client.scan_iter(match=f"{found.prefix}:*"))
+    if stale:
+        client.delete(*stale)
+    client.close()
+
+
+@pytest.fixture
+def redis_mode(app: Flask, redis_for_test: RedisForTest,
+               monkeypatch: pytest.MonkeyPatch) -> Iterator[RedisForTest]:
+    """The app with REDIS_URL set (idempotency locks and replies in Redis)."""
+    monkeypatch.setitem(app.config, "REDIS_URL", redis_for_test.url)
+    monkeypatch.setitem(app.config, "REDIS_KEY_PREFIX", redis_for_test.prefix)
+    app.extensions.pop("redis_client", None)
+    yield redis_for_test
+    app.extensions.pop("redis_client", None)

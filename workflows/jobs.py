@@ -57,8 +57,11 @@ def declared_jobs() -> list[Job]:
     jobs.append(Job("compact_tallies", compact_tallies, "interval", {"seconds": 60},
                     "Fold the figures' tally deltas into the tallies (summaries stay exact "
                     "either way; this keeps them fast)."))
-    from workflows.housekeeping import purge_idempotency_keys
+    from workflows.housekeeping import purge_idempotency_keys, remove_orphan_photos
 
     jobs.append(Job("purge_idempotency_keys", purge_idempotency_keys, "interval", {"hours": 1},
                     "Delete submission retry keys past their expiry."))
+    # Nightly: it lists the whole photo storage (one S3 LIST per 1,000 objects).
+    jobs.append(Job("remove_orphan_photos", remove_orphan_photos, "cron", {"hour": 3, "minute": 15},
+                    "Delete photo objects that no case uses (left by killed requests)."))
     return jobs

@@ -374,7 +374,7 @@ def _act(case: Case, action: str, user: User, fields: dict[str, Any],
         limits = photo_limits(current_app.config)
         check_count(uploads, limits)
         processed = process_uploads(read_uploads(uploads, limits), limits)
-    writer = PhotoWriter(app_storage(), ctx.tz)
+    writer = PhotoWriter(app_storage(), ctx.tz, db.session)
     try:
         stored = [writer.store(photo, ctx.now) for photo in processed]
         _lock(case)
@@ -383,7 +383,7 @@ def _act(case: Case, action: str, user: User, fields: dict[str, Any],
         db.session.commit()
     except BaseException:
         db.session.rollback()
-        writer.discard(db.session)
+        writer.discard()
         raise
     return case
 

@@ -2,8 +2,9 @@
 
 The order keeps failures cheap and clean: count, then read (bounded), then process every photo in
 memory (no file written, no row touched), then write the files, then the database transaction.
-If the transaction fails, the files this request created are deleted again, except those that a
-committed photo row refers to: keys are content hashes, so another report may share them.
+Keys are content hashes, so another report may share a file: a request holds each photo's shared
+lock (photo_locks) from before it looks at the storage until its commit, and if its transaction
+fails it deletes the objects of its photos that no committed row uses and no other request holds.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, NoReturn
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
@@ -23,7 +23,6 @@ from media import (
     ProcessedPhoto,
     Storage,
     check_photo_count,
-    photo_keys,
     process_photo,
     storage_from_config,
     store_processed,
@@ -31,7 +30,8 @@ from media import (
 from reports_app.common.app_cache import per_app
 from reports_app.errors import abort
 from reports_app.i18n import message
-from reports_app.models import CasePhoto
+from reports_app.reports.orphans import delete_if_unused
+from reports_app.reports.photo_locks import hold_shared
 from workflows.intake import exif_capture_time
 from workflows.photos import StoredPhoto
 
@@ -101,22 +101,22 @@ def process_uploads(blobs: Sequence[bytes], limits: Limits,
 
 
 class PhotoWriter:
-    """Writes processed photos and can take back exactly what this request added."""
+    """Writes processed photos in the session's transaction and can take back what nobody uses."""
 
-    def __init__(self, storage: Storage, tz: str) -> None:
-        """`tz` interprets EXIF capture times that carry no offset."""
+    def __init__(self, storage: Storage, tz: str, session: Session) -> None:
+        """`tz` interprets EXIF capture times that carry no offset; `session` is the transaction
+        that will commit the photo rows."""
         self.storage = storage
         self.tz = tz
-        self.created: dict[str, list[str]] = {}
-        """Keys this request wrote, by the photo's content hash."""
+        self.session = session
+        self.used: dict[str, list[str]] = {}
+        """The keys of every photo this request stored or found stored, by content hash."""
 
     def store(self, processed: ProcessedPhoto, now: datetime) -> StoredPhoto:
         """Write the three objects (absent ones only) and describe them for the workflow."""
-        keys = photo_keys(processed)
-        fresh = [key for key in keys.values() if not self.storage.exists(key)]
-        store_processed(self.storage, processed)
-        if fresh:
-            self.created.setdefault(processed.sha256, []).extend(fresh)
+        hold_shared(self.session, [processed.sha256])  # before looking: see photo_locks
+        keys = store_processed(self.storage, processed)
+        self.used[processed.sha256] = list(keys.values())
         meta = processed.metadata
         return StoredPhoto(
             sha256=processed.sha256, content_type=processed.content_type,
@@ -125,18 +125,8 @@ class PhotoWriter:
             thumb_key=keys["thumbnail"], exif_lat=meta.latitude, exif_lon=meta.longitude,
             exif_captured_at=exif_capture_time(meta.captured_at, self.tz, now))
 
-    def discard(self, session: Session) -> None:
-        """After a failed transaction: delete the files we created that no photo row uses."""
-        if not self.created:
-            return
-        used = set(session.scalars(sa.select(CasePhoto.sha256).distinct().where(
-            CasePhoto.sha256.in_(list(self.created)))))
-        for sha, keys in self.created.items():
-            if sha in used:
-                continue
-            for key in keys:
-                try:
-                    self.storage.delete(key)
-                except Exception:
-                    log.exception("could not delete orphan photo object %s", key)
-        self.created = {}
+    def discard(self) -> None:
+        """After a failed transaction: delete the photos' objects that no case uses any more."""
+        for sha, keys in self.used.items():
+            delete_if_unused(self.session, self.storage, sha, keys)
+        self.used = {}

@@ -19,6 +19,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from media import ProcessedPhoto
 from reports_app.common.pagination import paginate
+from reports_app.common.redis_client import app_redis
 from reports_app.errors import abort
 from reports_app.extensions import db
 from reports_app.models import Case, CaseEvent, CaseFollower, CasePhoto, Category, User
@@ -95,6 +96,8 @@ def submit_from_app(user: User, form: dict[str, Any], raw_fields: Iterable[tuple
         if claim is not None:
             idempotency.release(db.session, claim)
         raise
+    if claim is not None:
+        idempotency.finish(claim, 201, body, body["id"])
     return Submission(201, body)
 
 
@@ -104,8 +107,10 @@ def _begin(user: User, key: str, digest: str) -> idempotency.Claim | idempotency
         ttl=timedelta(hours=config["IDEMPOTENCY_TTL_HOURS"]),
         wait_seconds=config["IDEMPOTENCY_WAIT_SECONDS"],
         lock_seconds=config["IDEMPOTENCY_LOCK_SECONDS"])
+    client = app_redis()
+    shared = idempotency.SharedLocks(client, config["REDIS_KEY_PREFIX"]) if client else None
     try:
-        return idempotency.begin(db.session, user.id, key, digest, settings)
+        return idempotency.begin(db.session, user.id, key, digest, settings, shared)
     except idempotency.KeyReused:
         abort(422, "idempotency_key_reused",
               errors={"Idempotency-Key": ["Already used for a different request."]})
@@ -209,7 +214,7 @@ def file_report(intake: Intake, before_commit: Callable[[Case], None] | None = N
     address = intake.address or describe_location(location.lat, location.lon, area)
     rule = route(db.session, category.id, area.id)
 
-    writer = PhotoWriter(app_storage(), ctx.tz)
+    writer = PhotoWriter(app_storage(), ctx.tz, db.session)
     try:
         stored = [writer.store(p, ctx.now) for p in processed]
         report = NewReport(
@@ -229,11 +234,11 @@ def file_report(intake: Intake, before_commit: Callable[[Case], None] | None = N
         db.session.commit()
     except idempotency.RequestInProgress as exc:
         db.session.rollback()
-        writer.discard(db.session)
+        writer.discard()
         abort(409, "request_in_progress", headers={"Retry-After": str(exc.retry_after)})
     except BaseException:
         db.session.rollback()
-        writer.discard(db.session)
+        writer.discard()
         raise
     if location.mismatch_m is not None:
         log.info("case %s: app position and photo GPS differ by %.0f m", case.id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,43 @@ def test_refuses_keys_that_could_escape_the_root(storage: LocalStorage, key: str
         with pytest.raises(ValueError, match="invalid storage key"):
             operation()
     assert not storage.root.exists()
+
+
+def _age(path: Path, seconds: float) -> None:
+    """Pretend the file was last written `seconds` ago."""
+    stamp = path.stat().st_mtime - seconds
+    os.utime(path, (stamp, stamp))
+
+
+def test_iter_objects_lists_every_key_with_its_time(storage: LocalStorage) -> None:
+    """The listing gives keys (not paths) and UTC mtimes; temp files and strays are left out."""
+    storage.put(KEY, b"display", "image/jpeg")
+    storage.put(f"original/{SHA}.heic", b"original", "image/heic")
+    stray = storage.root / "display" / "notes.txt"
+    stray.write_text("not a photo")
+    temp = storage.path_for(KEY).parent / ".abc.part"
+    temp.write_bytes(b"half")
+    objects = sorted(storage.iter_objects(), key=lambda o: o.key)
+    assert [o.key for o in objects] == [KEY, f"original/{SHA}.heic"]
+    assert all(o.modified_at.utcoffset() == timedelta(0) for o in objects)
+
+
+def test_iter_objects_of_an_empty_storage_is_empty(storage: LocalStorage) -> None:
+    """No root folder yet: nothing, and no error."""
+    assert list(storage.iter_objects()) == []
+
+
+def test_remove_incomplete_deletes_only_old_temp_files(storage: LocalStorage) -> None:
+    """Temp files of writes killed before their rename go once older than the cutoff."""
+    storage.put(KEY, b"display", "image/jpeg")
+    folder = storage.path_for(KEY).parent
+    old, young = folder / ".old.part", folder / ".young.part"
+    old.write_bytes(b"half")
+    young.write_bytes(b"half")
+    _age(old, 7200)
+    _age(storage.path_for(KEY), 7200)
+    removed = storage.remove_incomplete(datetime.now(UTC) - timedelta(hours=1))
+    assert removed == 1
+    assert not old.exists()
+    assert young.exists()
+    assert storage.exists(KEY)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import boto3
 import pytest
@@ -120,3 +121,22 @@ def test_client_is_created_once_on_first_use(monkeypatch: pytest.MonkeyPatch) ->
     assert storage.client.meta.config.s3 == {"addressing_style": "path"}
     assert (calls[0]["aws_access_key_id"], calls[0]["aws_secret_access_key"]) == (
         "minio", "minio-secret")
+
+
+def test_iter_objects_lists_the_prefix_page_by_page(storage: S3Storage, stub: Stubber) -> None:
+    """ListObjectsV2 under the prefix, following continuation tokens; keys lose the prefix."""
+    when = datetime(2026, 11, 16, 2, 0, tzinfo=UTC)
+    other = "thumb/" + "cd" * 32 + ".jpg"
+    stub.add_response("list_objects_v2", {
+        "Contents": [{"Key": f"hanoi/{KEY}", "LastModified": when}], "IsTruncated": True,
+        "NextContinuationToken": "page-2"}, {"Bucket": BUCKET, "Prefix": "hanoi/"})
+    stub.add_response("list_objects_v2", {
+        "Contents": [{"Key": f"hanoi/{other}", "LastModified": when}], "IsTruncated": False},
+        {"Bucket": BUCKET, "Prefix": "hanoi/", "ContinuationToken": "page-2"})
+    objects = list(storage.iter_objects())
+    assert [(o.key, o.modified_at) for o in objects] == [(KEY, when), (other, when)]
+
+
+def test_remove_incomplete_has_nothing_to_do(storage: S3Storage, stub: Stubber) -> None:
+    """PutObject is all or nothing: there are no unfinished writes to clean up."""
+    assert storage.remove_incomplete(datetime.now(UTC)) == 0

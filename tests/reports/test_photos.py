@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import Session
 
+from media import process_photo, store_processed
+from reports_app.db import utcnow
 from reports_app.extensions import db
 from reports_app.models import CasePhoto
 from reports_app.reports import service
+from reports_app.reports.orphans import remove_orphan_photos
+from reports_app.reports.photo_locks import hold_shared
+from reports_app.reports.photos import app_storage, photo_limits
 from tests.conftest import SHARED
 from tests.reports.conftest import counts, files_under, form, jpeg, png_bomb
 
@@ -115,3 +125,31 @@ def test_same_photo_in_two_reports_is_stored_once(refdata, submit, media_root):
     assert submit(form(photos=[photo], description="Lần hai")).status_code == 201
     assert len(files_under(media_root)) == 3
     assert db.session.scalar(sa.select(sa.func.count(sa.distinct(CasePhoto.sha256)))) == 1
+
+
+def test_failed_request_keeps_the_files_another_request_is_storing(refdata, submit, media_root,
+                                                                   failing_commit):
+    """Two identical uploads race and the one that wrote the files fails: the other's files stay."""
+    photo = jpeg(colour=(5, 120, 220))
+    other = Session(db.engine)  # request B: it found the files there and is about to commit
+    try:
+        hold_shared(other, [hashlib.sha256(photo).hexdigest()])
+        with pytest.raises(sa.exc.OperationalError):
+            submit(photos=[photo])
+        assert len(files_under(media_root)) == 3
+    finally:
+        other.close()
+    # B never committed either: nothing uses the files now, so the sweep takes them.
+    swept = remove_orphan_photos(db.session, app_storage(), now=utcnow(), grace=timedelta(0))
+    assert (swept.orphans, swept.removed) == (3, 3)
+    assert files_under(media_root) == []
+
+
+def test_failed_request_removes_an_earlier_orphan_it_reused(refdata, submit, media_root,
+                                                            failing_commit):
+    """Files a killed request left and this one found: unused after its failure, so removed."""
+    photo = jpeg(colour=(220, 120, 5))
+    store_processed(app_storage(), process_photo(photo, photo_limits(current_app.config)))
+    with pytest.raises(sa.exc.OperationalError):
+        submit(photos=[photo])
+    assert files_under(media_root) == []

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -172,3 +173,32 @@ def test_scheduler_process_stops_cleanly_on_sigterm(tmp_path):
                 process.communicate()
     assert process.returncode == 0, rest
     assert "scheduler stopped" in rest
+
+
+def test_scheduler_process_catches_up_on_start(app, new_case):
+    """Started (or restarted) late, the scheduler sweeps at once: the overdue breach is recorded."""
+    from reports_app.scheduler import catch_up
+
+    new_case()
+    with time_machine.travel(vn(2026, 11, 18, 9, 0), tick=False):
+        catch_up(app, threading.Event())
+    db.session.remove()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SlaEvent)
+                             .where(SlaEvent.kind == "breach")) == 1
+
+
+def test_catch_up_runs_interval_jobs_in_declared_order(app, monkeypatch):
+    """The sweep runs before the delivery, so its escalations go out in the same catch-up;
+    cron jobs wait for their time; a stop request ends the catch-up."""
+    from reports_app import scheduler as module
+
+    ran: list[str] = []
+    monkeypatch.setattr(module, "_scheduled_run", lambda _app, job_id: ran.append(job_id))
+    module.catch_up(app, threading.Event())
+    assert ran == [j.id for j in declared_jobs() if j.trigger == "interval"]
+    assert ran.index("sweep_deadlines") < ran.index("dispatch_outbox")
+    stopping = threading.Event()
+    stopping.set()
+    ran.clear()
+    module.catch_up(app, stopping)
+    assert ran == []
