@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,28 +13,10 @@ from reports_app.cases import service
 from reports_app.extensions import db
 from reports_app.models import Case, CaseEvent, User
 from reports_app.workflow_context import workflow_context
+from tests.concurrency import at_once
 from workflows.operations import Actor, StaleVersion, perform_action
 
 WAIT = 10  # seconds: every wait in these tests is bounded
-
-
-def _run_threads(targets: list[Callable[[], Any]]) -> list[Any]:
-    results: list[Any] = [None] * len(targets)
-
-    def run(index: int) -> None:
-        try:
-            results[index] = targets[index]()
-        except BaseException as exc:  # surfaced by the assertions below
-            results[index] = exc
-
-    threads = [threading.Thread(target=run, args=(i,), name=f"actor-{i}")
-               for i in range(len(targets))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=WAIT)
-    assert not any(t.is_alive() for t in threads), "a request hung"
-    return results
 
 
 def _events(case_id: int, action: str) -> int:
@@ -68,17 +49,15 @@ def test_two_staff_accept_at_once(app, case_in, people, as_user, is_postgres, ro
         pytest.skip("real concurrent transactions need PostgreSQL")
     case = case_in("assigned")
     version = case.version
-    barrier = threading.Barrier(2, timeout=WAIT)
     headers = as_user(people.staff)
 
     def accept() -> tuple[int, dict]:
         client = app.test_client()
-        barrier.wait()
         response = client.post(f"/api/v1/cases/{case.id}/actions/accept", headers=headers,
                                json={"version": version})
         return response.status_code, response.get_json()
 
-    results = _run_threads([accept, accept])
+    results = at_once(accept, accept)
     assert sorted(status for status, _ in results) == [200, 409], results
     loser = next(body for status, body in results if status == 409)
     assert (loser["error"], loser["state"]) == ("stale_version", "in_progress")
@@ -98,7 +77,7 @@ def test_the_second_waits_for_the_first_and_then_loses(app, case_in, people, as_
 
     def held(*args: Any, **kwargs: Any) -> Any:
         event = real(*args, **kwargs)
-        if threading.current_thread().name == "actor-0":
+        if threading.current_thread().name == "racer-0":
             first_holds.set()
             assert release.wait(WAIT)
         return event
@@ -133,7 +112,7 @@ def test_the_second_waits_for_the_first_and_then_loses(app, case_in, people, as_
                 pytest.fail("the second action never waited for the row lock")
         release.set()
 
-    results = _run_threads([ask_first, transfer_meanwhile, release_when_blocked])
+    results = at_once(ask_first, transfer_meanwhile, release_when_blocked, barrier=False)
     (first_status, first_body), (second_status, second_body) = results[0], results[1]
     assert first_status == 200, first_body
     assert second_status == 409, second_body

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -13,6 +13,7 @@ from reports_app.db import utcnow
 from reports_app.extensions import db
 from reports_app.models import Case, IdempotencyKey
 from reports_app.reports.idempotency import request_hash
+from tests.concurrency import at_once
 from tests.factories import auth_headers, make_user
 from tests.reports.conftest import counts, form, jpeg, multipart, png_bomb
 from workflows.roles import Role
@@ -139,20 +140,12 @@ def test_two_simultaneous_retries_create_one_report(app, refdata, citizen, is_po
         pytest.skip("needs concurrent database sessions (PostgreSQL)")
     headers = {**auth_headers(citizen), "Idempotency-Key": "race-7f3a"}
     payload, content_type = multipart(form(photos=[jpeg(size=(1200, 900))]))
-    barrier = threading.Barrier(2)
-    results: list = [None, None]
 
-    def send(slot: int) -> None:
-        client = app.test_client()
-        barrier.wait()
-        results[slot] = client.post("/api/v1/reports", data=payload, headers=headers,
-                                    content_type=content_type)
+    def send() -> Any:
+        return app.test_client().post("/api/v1/reports", data=payload, headers=headers,
+                                      content_type=content_type)
 
-    threads = [threading.Thread(target=send, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    results = at_once(send, send)
     statuses = sorted(r.status_code for r in results)
     assert statuses in ([201, 201], [201, 409]), [r.get_json() for r in results]
     created = [r for r in results if r.status_code == 201]

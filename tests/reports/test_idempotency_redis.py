@@ -4,8 +4,8 @@ the database row stays the one fact that counts (a real Redis; skipped without o
 from __future__ import annotations
 
 import json
-import threading
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -15,6 +15,7 @@ from reports_app.db import utcnow
 from reports_app.extensions import db
 from reports_app.models import Case, IdempotencyKey
 from reports_app.reports import idempotency
+from tests.concurrency import at_once
 from tests.factories import auth_headers
 from tests.reports.conftest import counts, form, multipart, png_bomb
 from tests.reports.test_idempotency import _digest_of
@@ -208,20 +209,12 @@ def test_two_simultaneous_retries_create_one_report(app, refdata, citizen, is_po
         pytest.skip("needs concurrent database sessions (PostgreSQL)")
     headers = {**auth_headers(citizen), "Idempotency-Key": "race-redis"}
     payload, content_type = multipart(form())
-    barrier = threading.Barrier(2)
-    results: list = [None, None]
 
-    def send(slot: int) -> None:
-        client = app.test_client()
-        barrier.wait()
-        results[slot] = client.post("/api/v1/reports", data=payload, headers=headers,
-                                    content_type=content_type)
+    def send() -> Any:
+        return app.test_client().post("/api/v1/reports", data=payload, headers=headers,
+                                      content_type=content_type)
 
-    threads = [threading.Thread(target=send, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    results = at_once(send, send)
     statuses = sorted(r.status_code for r in results)
     assert statuses in ([201, 201], [201, 409]), [r.get_json() for r in results]
     created = [r for r in results if r.status_code == 201]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from reports_app.extensions import db
 from reports_app.models import CaseClock, OutboxMessage, SlaEvent
+from tests.concurrency import at_once
 from tests.factories import act, make_case
 from tests.sla.conftest import MONDAY_9, vn
 from workflows.jobs import JobContext, declared_jobs
@@ -282,26 +283,14 @@ def test_four_concurrent_sweepers_record_every_breach_exactly_once(
     # Every breach its own message here, so the outbox count proves exactly-once too.
     ctx = JobContext(now=ACCEPT_LATE, calendar=calendar,
                      config={**app.config, "SLA_DIGEST_AFTER": 10**6})
-    barrier = threading.Barrier(4)
-    results, errors = [], []
 
-    def run() -> None:
-        try:
-            with Session(bind=engine) as session:
-                barrier.wait(timeout=30)
-                result = sweep_deadlines(session, ctx, batch_size=7, skip_locked=skip_locked)
-                session.commit()
-                results.append(result)
-        except Exception as exc:  # reported below, the thread must not die silently
-            errors.append(exc)
+    def run() -> Any:
+        with Session(bind=engine) as session:
+            result = sweep_deadlines(session, ctx, batch_size=7, skip_locked=skip_locked)
+            session.commit()
+            return result
 
-    threads = [threading.Thread(target=run) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert errors == []
-    assert len(results) == 4
+    results = at_once(run, run, run, run, timeout=120)
     n = len(cases)
     assert sum(r.breaches for r in results) == n
     assert sum(r.warnings for r in results) == n

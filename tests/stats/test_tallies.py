@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import threading
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,6 +14,7 @@ from reports_app.extensions import db
 from reports_app.models import Case, CaseTally, CaseTallyDelta
 from reports_app.tallying import tally_zone
 from reports_app.workflow_context import app_calendar
+from tests.concurrency import at_once
 from tests.stats import timeline
 from tests.stats.conftest import local, submit
 from tests.stats.history import AS_OF, OCTOBER, build_october
@@ -191,26 +191,15 @@ def test_two_compactors_at_once_never_fold_a_delta_twice(october, is_postgres):
         pytest.skip("concurrent transactions need PostgreSQL")
     running = _tally_rows()
     db.session.commit()
-    barrier = threading.Barrier(2)
-    errors: list[BaseException] = []
     engine = db.engine
 
     def compact() -> None:
-        try:
-            with Session(engine) as session:
-                barrier.wait(timeout=10)
-                while fold_deltas(session, batch=5) == 5:
-                    pass
-                session.commit()
-        except BaseException as exc:  # noqa: BLE001 - reported by the test below
-            errors.append(exc)
+        with Session(engine) as session:
+            while fold_deltas(session, batch=5) == 5:
+                pass
+            session.commit()
 
-    threads = [threading.Thread(target=compact) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors
+    at_once(compact, compact)
     db.session.expire_all()
     assert _tally_rows() == running
 
