@@ -37,6 +37,7 @@ from tests.perf.perfkit import (  # noqa: E402
     RunContext,
     Target,
     captured_statements,
+    cpu_note,
     distribution,
     explain_captured,
     timed_ms,
@@ -70,10 +71,12 @@ def _queue(ctx: RunContext, client: Any, name: str, paths: list[tuple[str, str]]
             raise AssertionError(f"{path}: {response.status_code} {response.get_data()[:300]!r}")
         totals.append(response.get_json()["total"])
 
-    samples = timed_ms(call, runs or ctx.runs)
+    cpu: list[float] = []
+    samples = timed_ms(call, runs or ctx.runs, cpu=cpu)
     spread = f"{min(totals):,}–{max(totals):,} cases found" if totals else ""
     return distribution(name, samples, target=target, how="test client",
-                        note="; ".join(filter(None, [note, spread])), source="queue")
+                        note="; ".join(filter(None, [note, spread, cpu_note(cpu)])),
+                        source="queue")
 
 
 def _explain(ctx: RunContext, label: str, app: Any, client: Any, path: str, token: str) -> None:

@@ -139,16 +139,28 @@ def distribution(name: str, samples_ms: list[float], *, unit: str = "ms",
                   samples=len(samples_ms), **kwargs)
 
 
-def timed_ms(call: Callable[[int], Any], runs: int, warmup: int = 3) -> list[float]:
-    """Run `call(i)` `warmup` times untimed, then `runs` times; milliseconds each."""
+def timed_ms(call: Callable[[int], Any], runs: int, warmup: int = 3,
+             cpu: list[float] | None = None) -> list[float]:
+    """Run `call(i)` `warmup` times untimed, then `runs` times; milliseconds each.
+
+    With `cpu`, also collects this process's CPU milliseconds per run: on a busy machine the
+    wall time includes waiting for a core, the CPU time does not (nor PostgreSQL's share).
+    """
     for i in range(warmup):
         call(-1 - i)
     samples = []
     for i in range(runs):
-        started = time.perf_counter()
+        started, used = time.perf_counter(), time.process_time()
         call(i)
         samples.append((time.perf_counter() - started) * 1000)
+        if cpu is not None:
+            cpu.append((time.process_time() - used) * 1000)
     return samples
+
+
+def cpu_note(cpu: list[float]) -> str:
+    """How much of a request's time was this process's own CPU work."""
+    return f"CPU in this process: median {statistics.median(cpu):.1f} ms" if cpu else ""
 
 
 def format_table(figures: list[Figure]) -> str:

@@ -33,6 +33,7 @@ from tests.perf.perfkit import (  # noqa: E402
     RunContext,
     Target,
     captured_statements,
+    cpu_note,
     distribution,
     explain_captured,
     timed_ms,
@@ -71,8 +72,10 @@ def _sequence(ctx: RunContext, name: str, how: str, client: Any, requests: list[
         if response.status_code != 200:
             raise AssertionError(f"{path}: {response.status_code} {response.get_data()[:300]!r}")
 
-    samples = timed_ms(call, min(ctx.runs, len(requests)))
-    return distribution(name, samples, target=target, how=how, note=note, source="reads")
+    cpu: list[float] = []
+    samples = timed_ms(call, min(ctx.runs, len(requests)), cpu=cpu)
+    return distribution(name, samples, target=target, how=how, source="reads",
+                        note="; ".join(filter(None, [note, cpu_note(cpu)])))
 
 
 def _explain_request(ctx: RunContext, label: str, app: Any, client: Any, path: str,

@@ -8,13 +8,13 @@ then recorded, each running clock's `next_check_at` at its next pending instant.
 
 - idle sweep (nothing due): `sweep_deadlines` at `as_of`, 30 runs (target on the p95);
 - due sweep: running clocks of 1% as many cases as the data set holds (10,000 of a million:
-  a backlog after an outage, or a storm) get a deadline one minute before the sweep, their
+  a backlog after an outage, or a storm) get a deadline one minute before `as_of`, their
   warning already recorded, so the sweep records one breach each and escalates it to the
   agency's staff and every supervisor (a digest for whoever is owed more than
   SLA_DIGEST_AFTER); the median of 3 sweeps (target), each as the scheduler runs it (own
   session, commit at the end), with the Python peak memory of one more sweep (tracemalloc);
-- the same with one message per breach and person (no digests), and four sweepers at once
-  (threads with their own connections), checking that every breach is recorded exactly once.
+- four sweepers at once (threads with their own connections), checking that every breach is
+  recorded exactly once; and how many messages the breaches would make without digests.
 
 After each due sweep the clocks get their own deadlines back and the sweep's events and
 messages are deleted, so the data set is unchanged afterwards.
@@ -53,7 +53,9 @@ class DueSet:
 
     def __init__(self, dsn: str, as_of: datetime, count: int) -> None:
         self.dsn = dsn
-        self.sweep_at = as_of + timedelta(minutes=1)
+        # Every check due by as_of is recorded in the data set and the next ones lie after
+        # it, so a sweep at as_of finds exactly the clocks armed here.
+        self.sweep_at = as_of
         with psycopg.connect(dsn) as conn:
             self.saved = conn.execute("""
                 SELECT id, due_at, warn_at, next_check_at FROM case_clocks
@@ -74,8 +76,10 @@ class DueSet:
         """The clocks' own deadlines back; the sweep's events and messages gone."""
         ids, due, warn, check = (list(column) for column in zip(*self.saved, strict=True))
         with psycopg.connect(self.dsn) as conn:
-            conn.execute("DELETE FROM outbox WHERE created_at = %s", (self.sweep_at,))
-            conn.execute("DELETE FROM sla_events WHERE recorded_at = %s", (self.sweep_at,))
+            conn.execute("DELETE FROM outbox WHERE created_at = %s AND dedupe_key LIKE 'sla:%%'",
+                         (self.sweep_at,))
+            conn.execute("DELETE FROM sla_events WHERE recorded_at = %s AND clock_id = ANY(%s)",
+                         (self.sweep_at, ids))
             conn.execute("""
                 UPDATE case_clocks c SET due_at = s.due_at, warn_at = s.warn_at,
                        next_check_at = s.next_check_at
@@ -130,7 +134,7 @@ def _concurrent(engine: sa.Engine, ctx: Any, sweepers: int) -> tuple[float, list
 
 
 def measure(ctx: RunContext) -> list[Figure]:
-    """Idle and due sweeps (targets), without digests, and four sweepers at once."""
+    """Idle and due sweeps (targets), and four sweepers at once."""
     from reports_app.extensions import db
     from workflows.calendar import calendar_from_config
     from workflows.jobs import JobContext
@@ -146,8 +150,6 @@ def measure(ctx: RunContext) -> list[Figure]:
         f" (only {due_set.count:,} clocks were running, not {wanted:,})"
     idle_ctx = JobContext(now=ctx.as_of, calendar=calendar, config=app.config)
     due_ctx = JobContext(now=due_set.sweep_at, calendar=calendar, config=app.config)
-    each_ctx = JobContext(now=due_set.sweep_at, calendar=calendar,
-                          config={**app.config, "SLA_DIGEST_AFTER": 10**9})
     running = _count(engine, "SELECT count(*) FROM case_clocks WHERE stopped_at IS NULL "
                              "AND paused_at IS NULL")
     clocks = _count(engine, "SELECT count(*) FROM case_clocks")
@@ -197,20 +199,19 @@ def measure(ctx: RunContext) -> list[Figure]:
         note=f"{result}; {outbox:,} outbox rows{short}; p95/p99 are the slowest of "
              f"{len(due_times)}; peak is Python's (tracemalloc)", source="sweep"))
 
-    due_set.arm()
-    try:
-        seconds, each = _sweep(engine, each_ctx)
-        rows = _count(engine, "SELECT count(*) FROM outbox WHERE created_at = :t",
-                      t=due_set.sweep_at)
-    finally:
-        due_set.disarm()
-    figures.append(Figure(name="SLA sweep, 1% due, one message per breach and person",
-                          unit="s", value=seconds, samples=1, how="sweep_deadlines",
-                          note=f"{each}; {rows:,} outbox rows", source="sweep"))
+    # Without digests every breach goes to every active supervisor of the country and to its
+    # agency's staff: counted here, not queued (it would be minutes of inserts).
+    fanout = _count(engine, """
+        SELECT count(*) FROM case_clocks k JOIN cases c ON c.id = k.case_id
+        JOIN users u ON u.is_active AND (u.role = 'supervisor'
+             OR (u.role = 'staff' AND u.agency_id = c.agency_id))
+        WHERE k.id = ANY(:ids)""", ids=[row[0] for row in due_set.saved])
+    figures[-1].note += (f"; without digests these breaches would queue {fanout:,} messages "
+                         "(every supervisor of the country hears of every breach)")
 
     due_set.arm()
     try:
-        seconds, results = _concurrent(engine, each_ctx, 4)
+        seconds, results = _concurrent(engine, due_ctx, 4)
         recorded = _count(engine, "SELECT count(*) FROM sla_events WHERE recorded_at = :t",
                           t=due_set.sweep_at)
         distinct = _count(engine, "SELECT count(DISTINCT clock_id) FROM sla_events "
@@ -222,14 +223,13 @@ def measure(ctx: RunContext) -> list[Figure]:
     if not recorded == distinct == due_set.count == sum(r.breaches for r in results):
         raise AssertionError(f"four sweepers recorded {recorded} breaches for {distinct} "
                              f"clocks; {due_set.count} were due")
-    if messages != rows:
-        raise AssertionError(f"four sweepers queued {messages} messages, one sweeper {rows}")
+
     figures.append(Figure(
         name="SLA sweep, 1% due, four sweepers at once", unit="s", value=seconds, samples=1,
         how="4 threads, own sessions",
         note="per sweeper: " + "; ".join(f"{r.checked} read, {r.breaches} breaches"
                                          for r in results)
-             + f"; each breach once, {messages:,} messages as with one sweeper",
+             + f"; each breach recorded once; {messages:,} messages (digests per sweeper)",
         source="sweep"))
     return figures
 
