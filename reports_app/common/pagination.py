@@ -14,9 +14,9 @@ COUNT_LIMIT = 10_000
 reports, an agency's whole history) would read them all on every page view."""
 
 
-def paginate(stmt: sa.Select[Any], page: int, page_size: int, *,
-             count_limit: int = COUNT_LIMIT) -> dict[str, Any]:
-    """Run `stmt` for one page and count the whole result, up to `count_limit` matches."""
+def paginate(stmt: sa.Select[Any], page: int, page_size: int) -> dict[str, Any]:
+    """Run `stmt` for one page and count the whole result, up to COUNT_LIMIT matches."""
+    count_limit = COUNT_LIMIT
     offset = (page - 1) * page_size
     items = db.session.scalars(stmt.limit(page_size).offset(offset)).all()
     if (items and len(items) < page_size) or (page == 1 and not items):

@@ -164,11 +164,14 @@ def photo_peak_mb(photo: bytes) -> float:
     with tempfile.NamedTemporaryFile(suffix=".jpg") as file:
         file.write(photo)
         file.flush()
-        code = ("import resource, sys; from media import process_photo; "
-                "data = open(sys.argv[1], 'rb').read(); "
-                "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; "
-                "process_photo(data); "
-                "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)")
+        # VmHWM, the process's own peak (ru_maxrss would keep the parent's across exec).
+        code = ("import sys; from media import process_photo\n"
+                "def hwm():\n"
+                "    for line in open('/proc/self/status'):\n"
+                "        if line.startswith('VmHWM:'):\n"
+                "            return int(line.split()[1])\n"
+                "data = open(sys.argv[1], 'rb').read(); before = hwm(); process_photo(data)\n"
+                "print(hwm() - before)")
         out = subprocess.run([sys.executable, "-c", code, file.name], check=True,  # noqa: S603
                              capture_output=True, text=True, cwd=REPO_ROOT).stdout
     return int(out.strip()) / 1024

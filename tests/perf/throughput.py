@@ -10,7 +10,9 @@ app with APP_ENV=production on the data set's database (its access log on, as in
 the bare app from tests/perf/bare_app.py. wrk (1 thread, 20 connections, keep-alive) runs
 10 s against each in turn, twice, after a 3 s warm-up each; a figure is the mean of its two
 rounds. GET one case cycles through 200 cases of one agency with that agency's staff token;
-the feed cycles through 200 map viewports. The ratio's target: at least 0.4.
+the feed cycles through 200 map viewports; `/readyz` (one `SELECT 1` through the app's
+stack, no token) shows what a single database round trip already costs. The ratio's target:
+at least 0.4.
 
 wrk and the servers share the machine's cores, as PostgreSQL does: on 2 cores this measures
 the whole stack's CPU cost per request more than any server's ceiling.
@@ -103,7 +105,7 @@ def measure(ctx: RunContext) -> list[Figure]:
     cases, token, feed = _samples(ctx)
     env = app_environment(ctx.dsn)
     app_port = ctx.free_port()
-    runs: dict[str, list[dict[str, float]]] = {"bare": [], "case": [], "feed": []}
+    runs: dict[str, list[dict[str, float]]] = {"bare": [], "ready": [], "case": [], "feed": []}
     with gunicorn("wsgi:app", app_port, env, "throughput-app") as app_server:
         bare_port = ctx.free_port()
         with gunicorn("tests.perf.bare_app:app", bare_port, env, "throughput-bare",
@@ -111,6 +113,7 @@ def measure(ctx: RunContext) -> list[Figure]:
             auth = {"Authorization": f"Bearer {token}"}
             plan: list[tuple[str, str, list[str], dict[str, str] | None]] = [
                 ("bare", bare_server.url, ["/ping"], None),
+                ("ready", app_server.url, ["/readyz"], None),
                 ("case", app_server.url, cases, auth),
                 ("feed", app_server.url, feed, None)]
             for _, url, paths, headers in plan:
@@ -130,6 +133,7 @@ def measure(ctx: RunContext) -> list[Figure]:
                       note=f"rounds: {rounds[name]}; latency p50 {mean(name, 'p50'):.1f} ms, "
                            f"p99 {mean(name, 'p99'):.1f} ms", source="throughput")
                for name, label in (("bare", "bare Flask JSON endpoint"),
+                                   ("ready", "our /readyz (one SELECT 1, no auth)"),
                                    ("case", "GET one case (staff)"),
                                    ("feed", "public feed page (bbox)"))]
     bare = mean("bare", "rps")
@@ -138,6 +142,9 @@ def measure(ctx: RunContext) -> list[Figure]:
                           source="throughput"))
     figures.append(Figure(name="public feed page ÷ bare Flask (req/s)", unit="×",
                           value=mean("feed", "rps") / bare, how=how, source="throughput"))
+    figures.append(Figure(name="our /readyz ÷ bare Flask (req/s)", unit="×",
+                          value=mean("ready", "rps") / bare, how=how, source="throughput",
+                          note="the ceiling of any endpoint that reads the database once"))
     return figures
 
 
