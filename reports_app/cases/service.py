@@ -77,8 +77,13 @@ def get_visible_case(user: User, case_id: int) -> Case:
 
 
 def _lock(case: Case) -> Case:
-    """Re-read the case under a row lock (PostgreSQL) so two actions on it queue up."""
-    db.session.refresh(case, with_for_update=True)
+    """Re-read the case under a row lock (PostgreSQL) so two actions on it queue up.
+
+    A plain SELECT … FOR UPDATE of the row: a refresh would repeat the loader options the
+    case was read with, and PostgreSQL cannot lock the outer-joined side of those joins.
+    """
+    db.session.execute(sa.select(Case).where(Case.id == case.id).with_for_update()
+                       .execution_options(populate_existing=True))
     return case
 
 
