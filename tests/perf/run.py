@@ -5,9 +5,11 @@ Run: .venv/bin/python tests/perf/run.py [--cases 1000000] [--seed 42] [--reuse]
      [--only reads,queue,...] [--skip throughput,...] [--runs 200] [--explain]
      [--json tests/perf/out/figures.json]
 
-1. Loads the national data set (tests/perf/datagen.py) into `--database`, or with `--reuse`
-   keeps the one already there when it was made by the same generator, cases, seed and
-   migrations (a load of 1M cases takes minutes; keep the database between runs).
+1. Imports the selected benchmark modules (so the post-load steps they register run), then
+   loads the national data set (tests/perf/datagen.py) into `--database`, or with `--reuse`
+   keeps the one already there when it was made by the same generator, cases and seed,
+   migrating it to the code's schema in place (a load of 1M cases takes minutes; keep the
+   database between runs).
 2. Runs each benchmark module's `measure(ctx)` (see BENCHMARKS) and collects its figures:
    median, p95, p99 where there is a distribution, a value otherwise, peak memory where it
    matters, the target and whether it was met. A benchmark that fails is reported as a
@@ -95,14 +97,30 @@ def context(args: argparse.Namespace) -> RunContext:
                       runs=args.runs, explain=args.explain)
 
 
-def collect(ctx: RunContext, selected: list[tuple[str, str, str]]) -> list[Figure]:
+def import_benchmarks(selected: list[tuple[str, str, str]]) -> dict[str, object]:
+    """The selected modules, imported before the data set is loaded so that post-load steps
+    they register (`@datagen.post_load_step`) run with the load; a module that fails to
+    import is reported by `collect`."""
+    modules: dict[str, object] = {}
+    for name, module_name, _ in selected:
+        try:
+            modules[name] = importlib.import_module(module_name)
+        except Exception as exc:  # reported as the benchmark's failure row
+            modules[name] = exc
+    return modules
+
+
+def collect(ctx: RunContext, selected: list[tuple[str, str, str]],
+            modules: dict[str, object]) -> list[Figure]:
     """Every selected benchmark's figures; a failure becomes a row saying so."""
     figures: list[Figure] = []
     for name, module_name, what in selected:
         started = time.perf_counter()
         print(f"\n== {name}: {what}", flush=True)
         try:
-            module = importlib.import_module(module_name)
+            module = modules[name]
+            if isinstance(module, Exception):
+                raise module
             measure: Callable[[RunContext], list[Figure]] | None = getattr(
                 module, "measure", None)
             if measure is None:
@@ -161,11 +179,12 @@ def write(path: Path, ctx: RunContext, figures: list[Figure], lines: list[str],
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    ctx = context(args)
     selected = [b for b in BENCHMARKS
                 if (not args.only or b[0] in args.only) and b[0] not in args.skip]
+    modules = import_benchmarks(selected)
+    ctx = context(args)
     before = load_average()
-    figures = collect(ctx, selected)
+    figures = collect(ctx, selected, modules)
     after = load_average()
     lines = header(ctx)
     print("\n" + "\n".join(lines))
