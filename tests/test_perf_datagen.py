@@ -115,3 +115,19 @@ def test_routing_ties_each_agency_to_the_category_and_province(generated):
           AND NOT EXISTS (SELECT 1 FROM case_events e WHERE e.case_id = c.id
                           AND e.action = 'transfer')""") == 0
     assert _one(dsn, "SELECT count(DISTINCT tracking_code) FROM cases") == CASES
+
+
+@pytest.mark.postgres_only
+def test_a_required_column_it_does_not_fill_stops_the_load_by_name(generated):
+    """A newer migration's NOT NULL column without a default is named, not hit on insert."""
+    dsn, dataset = generated
+    from tests.perf import datagen
+
+    generator = datagen._Generator(dsn, 1, 1, dataset.as_of)
+    with psycopg.connect(dsn) as conn:
+        generator.check_case_columns(conn)
+        conn.execute("ALTER TABLE cases ADD COLUMN figure_weight integer NOT NULL DEFAULT 0")
+        conn.execute("ALTER TABLE cases ALTER COLUMN figure_weight DROP DEFAULT")
+        with pytest.raises(RuntimeError, match=r"cases\.figure_weight"):
+            generator.check_case_columns(conn)
+        conn.rollback()

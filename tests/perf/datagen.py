@@ -80,6 +80,17 @@ DAY_START_LOCAL_HOUR = 10
 WORKING_TO_CALENDAR = (24 * 7) / (7.5 * 5)
 """Calendar hours per working hour, on average (office hours 7.5 h a day, 5 days a week)."""
 CITIZENS_PER_CASE = 0.4
+CASE_COLUMNS = (
+    "id", "tracking_code", "source", "state", "priority", "track", "version", "reporter_id",
+    "reporter_name", "reporter_phone", "reporter_email", "is_anonymous", "is_public",
+    "category_id", "area_id", "agency_id", "duplicate_of_id", "reject_reason", "description",
+    "search_text", "attributes", "lat", "lon", "accuracy_m", "location_source",
+    "location_mismatch_m", "address", "captured_at", "submitted_at", "assigned_at",
+    "accepted_at", "resolved_at", "closed_at", "rejected_at", "due_at", "due_step",
+    "resolve_due_at", "resolve_original_due_at", "pending_extension_due_at",
+    "extension_granted", "resolution_round", "public_reply", "latest_rating",
+    "resolve_working_minutes", "created_at", "updated_at")
+"""The columns of `cases` the generator fills, in the order of insert_cases' SELECT."""
 
 
 # --------------------------------------------------------------------------- the data set
@@ -829,16 +840,9 @@ class _Generator:
     def insert_cases(self, conn: psycopg.Connection) -> None:
         a = self.at
         asof = self.asof
+        self.check_case_columns(conn)
         conn.execute(f"""
-            INSERT INTO cases (id, tracking_code, source, state, priority, track, version,
-                reporter_id, reporter_name, reporter_phone, reporter_email, is_anonymous,
-                is_public, category_id, area_id, agency_id, duplicate_of_id, reject_reason,
-                description, search_text, attributes, lat, lon, accuracy_m, location_source,
-                location_mismatch_m, address, captured_at, submitted_at, assigned_at,
-                accepted_at, resolved_at, closed_at, rejected_at, due_at, due_step,
-                resolve_due_at, resolve_original_due_at, pending_extension_due_at,
-                extension_granted, resolution_round, public_reply, latest_rating,
-                resolve_working_minutes, created_at, updated_at)
+            INSERT INTO cases ({", ".join(CASE_COLUMNS)})
             SELECT c.g, c.code, c.source, s.state, c.priority, c.track, 1 + ev.n,
                 c.reporter_id,
                 CASE WHEN c.source <> 'app' THEN 'Người gửi ' || c.g END,
@@ -912,6 +916,20 @@ class _Generator:
             ORDER BY c.g""", (list(texts.STREETS), [_fold(s) for s in texts.STREETS],
                               len(texts.STREETS)))
         conn.execute("ANALYZE cases")
+
+    def check_case_columns(self, conn: psycopg.Connection) -> None:
+        """Refuse to load when the schema has a required column of cases this code leaves out
+        (a migration newer than the generator): say which, rather than fail on the insert."""
+        required = {name for (name,) in conn.execute("""
+            SELECT column_name FROM information_schema.columns
+            WHERE table_schema = 'public' AND table_name = 'cases' AND is_nullable = 'NO'
+              AND column_default IS NULL""").fetchall()}
+        missing = sorted(required - set(CASE_COLUMNS))
+        if missing:
+            raise RuntimeError(
+                f"cases.{', cases.'.join(missing)}: NOT NULL without a default, and the data "
+                "generator does not fill it; add it to CASE_COLUMNS and to the SELECT of "
+                "_Generator.insert_cases (tests/perf/datagen.py), and bump GENERATOR_VERSION")
 
     def insert_events(self, conn: psycopg.Connection) -> None:
         """Each action of a case's path up to as_of, inserted in time order (ids follow time)."""
