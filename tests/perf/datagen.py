@@ -154,14 +154,29 @@ def describe(dsn: str) -> dict[str, Any] | None:
     return meta
 
 
-def head_revision() -> str:
-    """The migrations' head revision(s), as Alembic names them."""
+def _scripts() -> Any:
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
     config = Config()
     config.set_main_option("script_location", str(REPO_ROOT / "migrations"))
-    return ",".join(sorted(ScriptDirectory.from_config(config).get_heads()))
+    return ScriptDirectory.from_config(config)
+
+
+def head_revision() -> str:
+    """The migrations' head revision(s), as Alembic names them."""
+    return ",".join(sorted(_scripts().get_heads()))
+
+
+def revision_chain(revision: str | None) -> list[str] | None:
+    """The revisions from base up to `revision` as the code's migrations chain them, or None
+    when the code does not know it. A merge that re-chains revisions changes this list."""
+    if not revision:
+        return None
+    try:
+        return [r.revision for r in _scripts().iterate_revisions(revision, "base")][::-1]
+    except Exception:  # an unknown revision: alembic's errors have no common base class
+        return None
 
 
 def _dataset(dsn: str, meta: dict[str, Any], seconds: float | None) -> Dataset:
@@ -211,6 +226,12 @@ def ensure(dsn: str, cases: int = 1_000_000, seed: int = 42, *, reuse: bool = Tr
               f"{seed}, as of {meta['as_of']} (loaded in {meta.get('seconds', '?')} s)",
               flush=True)
         head = head_revision()
+        chain = revision_chain(meta.get("database_revision"))
+        if meta.get("chain") and chain != meta["chain"]:
+            print("-- loading afresh: the migrations were chained differently since the load "
+                  f"({' → '.join(meta['chain'])} is now {chain and ' → '.join(chain)})",
+                  flush=True)
+            return load(dsn, cases, seed, as_of=as_of)
         if meta.get("database_revision") not in head.split(","):
             started = step(f"migrating the loaded data from {meta.get('database_revision')} "
                            f"to {head}")
@@ -222,6 +243,7 @@ def ensure(dsn: str, cases: int = 1_000_000, seed: int = 42, *, reuse: bool = Tr
             done(started)
             meta.setdefault("migrations", []).append(
                 {"to": head, "seconds": round(seconds, 1)})
+            meta["chain"] = revision_chain(head.split(",")[0])
             _record(dsn, meta)
         dataset = _dataset(dsn, meta, None)
         missing = [(n, f) for n, f in POST_LOAD_STEPS if n not in meta.get("steps", [])]
@@ -267,7 +289,8 @@ def load(dsn: str, cases: int = 1_000_000, seed: int = 42, *,
     seconds = round(time.perf_counter() - began, 1)
     meta = {"generator": GENERATOR_VERSION, "cases": cases, "seed": seed,
             "as_of": as_of.isoformat(), "seconds": seconds, "counts": generator.counts,
-            "loaded_at": datetime.now(UTC).isoformat(timespec="seconds"), "steps": []}
+            "loaded_at": datetime.now(UTC).isoformat(timespec="seconds"), "steps": [],
+            "chain": revision_chain(head_revision().split(",")[0])}
     _record(dsn, meta)
     dataset = _dataset(dsn, {**meta, "database_revision": head_revision()}, seconds)
     if POST_LOAD_STEPS:
