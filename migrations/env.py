@@ -105,6 +105,12 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        def include_object(obj, name, type_, reflected, compare_to):
+            """An index the models keep for one database only (info only_on) exists there only."""
+            only_on = obj.info.get("only_on") if type_ == "index" and not reflected else None
+            return only_on is None or only_on == connection.dialect.name
+
+        conf_args.setdefault("include_object", include_object)
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from geopy.distance import geodesic
+from geographiclib.geodesic import Geodesic
 from sqlalchemy.orm import Session
 
 from reports_app.models import Area
@@ -67,8 +67,11 @@ class Location:
 
 
 def distance_m(a: Point, b: Point) -> float:
-    """Geodesic distance in metres on the WGS84 ellipsoid."""
-    return float(geodesic(a, b).meters)
+    """Geodesic distance in metres on the WGS84 ellipsoid (Karney's method, as geopy's)."""
+    # geographiclib directly, asking for the distance alone: half the time of geopy's
+    # `geodesic(a, b)`, which builds an ellipsoid and computes azimuths too (the nearby
+    # search measures fifty of these per request).
+    return float(Geodesic.WGS84.Inverse(a[0], a[1], b[0], b[1], Geodesic.DISTANCE)["s12"])
 
 
 def choose_location(app_point: Point | None, photo_points: Sequence[Point | None],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -110,8 +110,34 @@ def enqueue(session: Session, *, dedupe_key: str, topic: str, case: Case | None,
 
     `body` holds the text per language; the recipient's language is picked here.
     """
-    if session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)):
+    enqueue_many(session, [dict(dedupe_key=dedupe_key, topic=topic, case=case, user=user,
+                                agency_id=agency_id, values=values, data=data, body=body)])
+
+
+def enqueue_many(session: Session, messages: Sequence[Mapping[str, Any]]) -> None:
+    """`enqueue` for many messages at once: one lookup of the keys already queued, one insert.
+
+    An agency of a big city has a hundred staff; asked one by one, the lookups would also
+    flush each new message on its own (autoflush), two round trips per person.
+    """
+    if not messages:
         return
+    keys = [m["dedupe_key"] for m in messages]
+    with session.no_autoflush:
+        queued = set(session.scalars(sa.select(OutboxMessage.dedupe_key).where(
+            OutboxMessage.dedupe_key.in_(keys))))
+    pending = {o.dedupe_key for o in session.new if isinstance(o, OutboxMessage)}
+    for message in messages:
+        if message["dedupe_key"] in queued or message["dedupe_key"] in pending:
+            continue
+        pending.add(message["dedupe_key"])
+        session.add(_message(**message))
+
+
+def _message(*, dedupe_key: str, topic: str, case: Case | None, user: User | None = None,
+             agency_id: int | None = None, values: dict[str, Any] | None = None,
+             data: dict[str, Any] | None = None,
+             body: Mapping[str, str] | None = None) -> OutboxMessage:
     language = user.language if user is not None else "vi"
     if language not in LANGUAGES:
         language = "vi"
@@ -126,10 +152,10 @@ def enqueue(session: Session, *, dedupe_key: str, topic: str, case: Case | None,
                "state": str(case.state) if case else None, **(data or {})}
     if body:
         payload["body"] = body.get(language) or body.get("vi") or ""
-    session.add(OutboxMessage(
+    return OutboxMessage(
         dedupe_key=dedupe_key, topic=topic, case_id=case.id if case else None,
         recipient_user_id=user.id if user else None, recipient_agency_id=agency_id,
-        language=language, payload=payload))
+        language=language, payload=payload)
 
 
 def citizens_of(session: Session, case: Case) -> list[User]:
@@ -162,24 +188,25 @@ def queue_for_action(session: Session, case: Case, transition: Transition, event
     key = f"event:{event.id}"
     recipients: Iterable[Recipient] = transition.notify
     data = {"action": transition.action.value, "event_id": event.id}
+    messages: list[dict[str, Any]] = []
     if Recipient.REPORTER in recipients or Recipient.FOLLOWERS in recipients:
         citizens = citizens_of(session, case)
         if Recipient.FOLLOWERS not in recipients and case.reporter is not None:
             citizens = [u for u in citizens if u.id == case.reporter_id]
         if event.is_public and state_changed:
             body = event_body(case, transition, event)
-            for user in citizens:
-                enqueue(session, dedupe_key=f"{key}:user:{user.id}", topic="status_changed",
-                        case=case, user=user, data=data, body=body)
+            messages += [dict(dedupe_key=f"{key}:user:{user.id}", topic="status_changed",
+                              case=case, user=user, data=data, body=body) for user in citizens]
     if Recipient.AGENCY in recipients and case.agency_id is not None:
         topic = "case_assigned" if str(case.state) == CaseState.ASSIGNED and state_changed \
             else "case_updated"
         body = event_body(case, transition, event, for_agency=True)
-        for user in agency_staff(session, case.agency_id):
-            enqueue(session, dedupe_key=f"{key}:user:{user.id}", topic=topic, case=case,
-                    user=user, agency_id=case.agency_id, data=data, body=body)
+        messages += [dict(dedupe_key=f"{key}:user:{user.id}", topic=topic, case=case, user=user,
+                          agency_id=case.agency_id, data=data, body=body)
+                     for user in agency_staff(session, case.agency_id)]
     if Recipient.SUPERVISORS in recipients:
         body = event_body(case, transition, event, for_agency=True)
-        for user in supervisors(session):
-            enqueue(session, dedupe_key=f"{key}:user:{user.id}", topic="supervisor_attention",
-                    case=case, user=user, data=data, body=body)
+        messages += [dict(dedupe_key=f"{key}:user:{user.id}", topic="supervisor_attention",
+                          case=case, user=user, data=data, body=body)
+                     for user in supervisors(session)]
+    enqueue_many(session, messages)

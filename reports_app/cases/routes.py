@@ -24,6 +24,7 @@ from reports_app.cases.service import (
     sees_reporter,
 )
 from reports_app.common.blueprint import Blueprint
+from reports_app.common.dumping import Dumper
 from reports_app.errors import ErrorSchema, abort
 from reports_app.models import Case
 from reports_app.permissions import require_roles
@@ -38,6 +39,13 @@ CONSOLE = require_roles(*sorted(STAFF_ROLES))
 SIGNED_IN = require_roles()
 
 _FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+# Compiled once: building a schema (and its nested ones) per request cost more than the dump,
+# and the service functions already give plain values (reports_app/common/dumping.py).
+_OPERATOR_CASE = Dumper(s.OperatorCaseSchema())
+_STAFF_CASE = Dumper(s.StaffCaseSchema())
+_OPERATOR_PAGE = Dumper(s.OperatorCasePageSchema())
+_STAFF_PAGE = Dumper(s.StaffCasePageSchema())
 
 
 def _request_body(schema: ma.Schema) -> tuple[dict[str, Any], list[FileStorage]]:
@@ -74,8 +82,8 @@ def _body_doc(json_schema: type[ma.Schema], form_schema: type[ma.Schema]) -> dic
 
 def _case_file(case: Case) -> Response:
     """The case as the caller may see it (role-based view)."""
-    schema = s.OperatorCaseSchema() if sees_reporter(current_user) else s.StaffCaseSchema()
-    return jsonify(schema.dump(case_detail(case, current_user)))
+    schema = _OPERATOR_CASE if sees_reporter(current_user) else _STAFF_CASE
+    return jsonify(schema(case_detail(case, current_user)))
 
 
 @blp.route("/cases")
@@ -88,9 +96,8 @@ class Cases(MethodView):
     def get(self, args: dict[str, Any]) -> Response:
         """Work queue: the caller's cases, soonest deadline first."""
         page = list_cases(current_user, args)
-        schema = s.OperatorCasePageSchema() if sees_reporter(current_user) \
-            else s.StaffCasePageSchema()
-        return jsonify(schema.dump(page))
+        schema = _OPERATOR_PAGE if sees_reporter(current_user) else _STAFF_PAGE
+        return jsonify(schema(page))
 
 
 @blp.route("/cases/<int:case_id>")

@@ -88,7 +88,10 @@ def page_of(item_schema: type[ma.Schema] | ma.Schema, name: str) -> type[ma.Sche
             "items": fields.List(fields.Nested(nested)),
             "page": fields.Integer(),
             "page_size": fields.Integer(),
-            "total": fields.Integer(),
+            "total": fields.Integer(metadata={
+                "description": "Matches, counted up to 10,000 (see total_exact)"}),
+            "total_exact": fields.Boolean(metadata={
+                "description": "False when there are more matches than total says"}),
             "pages": fields.Integer(),
         },
         name=name,

@@ -17,6 +17,9 @@ FIGURE_COLUMNS = ["figure_class", "agency_id", "category_id", "area_id", "due_at
                   "resolve_working_minutes"]
 """What the figures read of a case (workflows/stats.py), carried by their indexes."""
 
+POSTGRESQL_ONLY = {"only_on": "postgresql"}
+"""Index info: created by the migrations on PostgreSQL only, and compared there only."""
+
 
 class Case(Base):
     """A citizen's report; called a case once staff work on it. `version` guards concurrent edits."""
@@ -25,7 +28,9 @@ class Case(Base):
     __table_args__ = (
         sa.Index("ix_cases_agency_state_due", "agency_id", "state", "due_at"),
         sa.Index("ix_cases_state_due", "state", "due_at"),
-        sa.Index("ix_cases_lat_lon", "lat", "lon"),
+        # The public map counts and pages a viewport from this index alone (PostgreSQL).
+        sa.Index("ix_cases_lat_lon", "lat", "lon", postgresql_include=[
+            "is_public", "state", "reject_reason", "updated_at", "id"]),
         # The figures (workflows/stats.py) read the cases they need from these indexes alone
         # on PostgreSQL (index-only scans), never the wide rows: a window's cases, one
         # agency's, category's or area's (these also serve the foreign keys), and the open
@@ -45,6 +50,22 @@ class Case(Base):
         sa.Index("ix_cases_state_resolved", "state", "resolved_at"),
         sa.Index("ix_cases_reporter", "reporter_id", "submitted_at"),
         sa.Index("ix_cases_public_state", "is_public", "state", "updated_at"),
+        # PostgreSQL only (migration 0006): what the hot paths need at national scale.
+        sa.Index("ix_cases_search_trgm", "search_text", postgresql_using="gin",
+                 postgresql_ops={"search_text": "gin_trgm_ops"}, info=POSTGRESQL_ONLY),
+        sa.Index("ix_cases_open_point", "lat", "lon", postgresql_include=["id", "category_id"],
+                 postgresql_where=sa.text(
+                     "is_public IS true AND state IN "
+                     "('submitted', 'assigned', 'in_progress', 'need_info')"),
+                 info=POSTGRESQL_ONLY),
+        sa.Index("ix_cases_public_feed", "updated_at", "id",
+                 postgresql_include=["lat", "lon", "state", "reject_reason", "category_id"],
+                 postgresql_where=sa.text("is_public IS true"), info=POSTGRESQL_ONLY),
+        sa.Index("ix_cases_agency_queue", "agency_id", "due_at", "submitted_at", "id",
+                 postgresql_include=["state"], info=POSTGRESQL_ONLY),
+        sa.Index("ix_cases_due_queue", "due_at", "submitted_at", "id",
+                 postgresql_include=["state", "agency_id"],
+                 postgresql_where=sa.text("due_at IS NOT NULL"), info=POSTGRESQL_ONLY),
         sa.CheckConstraint("lat IS NULL OR (lat BETWEEN -90 AND 90)", name="lat_range"),
         sa.CheckConstraint("lon IS NULL OR (lon BETWEEN -180 AND 180)", name="lon_range"),
     )

@@ -48,7 +48,13 @@ from reports_app.open311.schemas import (
     attribute_answers,
 )
 from reports_app.reports.photos import check_count, photo_limits, read_uploads
-from reports_app.reports.service import Intake, file_report, public_report, publicly_visible
+from reports_app.reports.service import (
+    CATEGORY_NAME,
+    Intake,
+    file_report,
+    public_report,
+    publicly_visible,
+)
 from workflows.intake import STRING_MAX, TEXT_MAX
 from workflows.machine import Party
 from workflows.notifications import reason_label
@@ -339,8 +345,8 @@ SHOWN_COLUMNS = (Case.id, Case.tracking_code, Case.state, Case.category_id, Case
 
 def _public(stmt: sa.Select[Any]) -> sa.Select[Any]:
     return stmt.where(publicly_visible()).options(
-        load_only(*SHOWN_COLUMNS), joinedload(Case.category), joinedload(Case.agency),
-        selectinload(Case.photos))
+        load_only(*SHOWN_COLUMNS), joinedload(Case.category).load_only(*CATEGORY_NAME),
+        joinedload(Case.agency), selectinload(Case.photos))
 
 
 @dataclass(frozen=True)

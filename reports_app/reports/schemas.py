@@ -275,6 +275,11 @@ class EventSchema(ma.Schema):
     reason = fields.String(allow_none=True)
 
 
+# Made once, not per event: building a schema (and its nested ones) costs more than a dump.
+EVENT = EventSchema()
+PUBLIC_EVENT = EventSchema(exclude=("note",))
+
+
 def _status(case: Case) -> dict[str, Any]:
     return state_view(case.state)
 
@@ -383,7 +388,7 @@ class ReportSchema(ma.Schema):
 
     def public_events(self, case: Case) -> list[dict[str, Any]]:
         follower = _is_follower(case)
-        return [EventSchema().dump({
+        return [EVENT.dump({
             "action": e.action, "label": action_label(e.action), "from_state": e.from_state,
             "to_state": e.to_state, "at": e.created_at, "actor": actor_view(e),
             "note": None if follower and e.party == Party.REPORTER else e.note,
@@ -428,7 +433,7 @@ class PublicReportDetailSchema(PublicReportSchema):
 
     def public_events(self, case: Case) -> list[dict[str, Any]]:
         # Notes may quote the citizen (answers to questions); the public sees what happened.
-        return [EventSchema(exclude=("note",)).dump({
+        return [PUBLIC_EVENT.dump({
             "action": e.action, "label": action_label(e.action), "from_state": e.from_state,
             "to_state": e.to_state, "at": e.created_at, "actor": actor_view(e),
             "reason": e.reason if e.action == Action.REJECT else None})

@@ -15,14 +15,14 @@ from typing import Any, NoReturn
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from media import ProcessedPhoto
 from reports_app.common.pagination import paginate
 from reports_app.common.redis_client import app_redis
 from reports_app.errors import abort
 from reports_app.extensions import db
-from reports_app.models import Case, CaseEvent, CaseFollower, CasePhoto, Category, User
+from reports_app.models import Area, Case, CaseEvent, CaseFollower, CasePhoto, Category, User
 from reports_app.reports import idempotency
 from reports_app.reports.geocoding import describe_location
 from reports_app.reports.photos import (
@@ -51,6 +51,7 @@ from workflows.tracking import normalise_code
 
 log = logging.getLogger(__name__)
 
+REPORT = ReportSchema()
 HIDDEN_REJECTIONS = (RejectReason.SPAM.value, RejectReason.ABUSIVE.value)
 """Rejected reports the public never sees: spam and abuse are not published."""
 NEARBY_LIMIT = 50
@@ -128,7 +129,7 @@ def _file_report(user: User, form: dict[str, Any], blobs: list[bytes],
     replies: list[dict[str, Any]] = []
 
     def record(case: Case) -> None:
-        body = ReportSchema().dump(case)
+        body = REPORT.dump(case)
         if claim is not None and not idempotency.record(db.session, claim, 201, body, case.id):
             # Our claim was taken over as abandoned: the other request owns the key now.
             raise idempotency.RequestInProgress(retry_after=1)
@@ -267,10 +268,32 @@ def _refuse(exc: OutsideServiceArea) -> NoReturn:
 # --------------------------------------------------------------------------- reading
 
 
+AREA_NAME = (Area.id, Area.code, Area.name_vi, Area.name_en)
+"""What a report view shows of its area: never the boundary, which can be a large polygon."""
+CATEGORY_NAME = (Category.id, Category.code, Category.service_code, Category.name_vi,
+                 Category.name_en)
+"""What a report view shows of its category (not its field definitions, parsed per row)."""
+PUBLIC_COLUMNS = (Case.id, Case.version, Case.tracking_code, Case.state, Case.category_id,
+                  Case.area_id, Case.agency_id, Case.is_public, Case.description, Case.lat,
+                  Case.lon, Case.address, Case.submitted_at, Case.updated_at, Case.due_at,
+                  Case.resolve_due_at, Case.resolved_at, Case.public_reply, Case.reject_reason)
+"""What PublicReportSchema and NearbyReportSchema read: lists of public reports load only
+these, not the private and search columns."""
+
+
 def _with_parts(stmt: sa.Select[Any]) -> sa.Select[Any]:
     """Load what the views show in a fixed number of queries, not one per report."""
-    return stmt.options(joinedload(Case.category), joinedload(Case.area),
+    return stmt.options(joinedload(Case.category).load_only(*CATEGORY_NAME),
+                        joinedload(Case.area).load_only(*AREA_NAME),
                         joinedload(Case.agency), selectinload(Case.photos))
+
+
+def _page_parts(stmt: sa.Select[Any]) -> sa.Select[Any]:
+    """The same for a page of a long list: the parts are fetched for the page's rows only,
+    after the database has sorted and cut the page (a join would come before the LIMIT)."""
+    return stmt.options(selectinload(Case.category).load_only(*CATEGORY_NAME),
+                        selectinload(Case.area).load_only(*AREA_NAME),
+                        selectinload(Case.agency), selectinload(Case.photos))
 
 
 def my_reports(user: User, page: int, page_size: int) -> dict[str, Any]:
@@ -278,7 +301,7 @@ def my_reports(user: User, page: int, page_size: int) -> dict[str, Any]:
     followed = sa.select(CaseFollower.case_id).where(CaseFollower.user_id == user.id)
     stmt = (sa.select(Case).where(sa.or_(Case.reporter_id == user.id, Case.id.in_(followed)))
             .order_by(Case.submitted_at.desc(), Case.id.desc()))
-    return paginate(_with_parts(stmt), page, page_size)
+    return paginate(_page_parts(stmt), page, page_size)
 
 
 def report_for(user: User, case_id: int) -> Case:
@@ -299,20 +322,36 @@ def publicly_visible() -> sa.ColumnElement[bool]:
 
 
 def public_reports(args: dict[str, Any]) -> dict[str, Any]:
-    """The public feed, most recently changed first."""
-    stmt = sa.select(Case).where(publicly_visible())
+    """The public feed, most recently changed first.
+
+    The page is chosen on ids alone, which the database reads from an index (ix_cases_lat_lon
+    or ix_cases_public_feed on PostgreSQL) without touching the wide rows; only the page's
+    reports are then loaded whole.
+    """
+    stmt = sa.select(Case.id).where(publicly_visible())
     if args.get("bbox"):
         min_lon, min_lat, max_lon, max_lat = args["bbox"]
         stmt = stmt.where(Case.lat.between(min_lat, max_lat), Case.lon.between(min_lon, max_lon))
     if args.get("status"):
         stmt = stmt.where(Case.state.in_([CaseState(s) for s in args["status"]]))
     if args.get("category"):
-        stmt = stmt.join(Category, Category.id == Case.category_id).where(
-            Category.code == args["category"])
+        stmt = stmt.where(Case.category_id == sa.select(Category.id).where(
+            Category.code == args["category"]).scalar_subquery())
     if args.get("since"):
         stmt = stmt.where(Case.updated_at >= args["since"])
     stmt = stmt.order_by(Case.updated_at.desc(), Case.id.desc())
-    return paginate(_with_parts(stmt), args["page"], args["page_size"])
+    page = paginate(stmt, args["page"], args["page_size"])
+    page["items"] = _in_order(page["items"])
+    return page
+
+
+def _in_order(ids: list[int]) -> list[Case]:
+    """The cases with these ids, whole and with their parts, in the order of `ids`."""
+    if not ids:
+        return []
+    found = {case.id: case for case in db.session.scalars(
+        _with_parts(sa.select(Case).where(Case.id.in_(ids))).options(load_only(*PUBLIC_COLUMNS)))}
+    return [found[i] for i in ids if i in found]
 
 
 def public_report(code_or_id: str) -> Case:
@@ -373,18 +412,22 @@ def nearby_reports(lat: float, lon: float, radius_m: float,
 
     The (lat, lon) index narrows to a bounding box that contains the whole circle; the box's
     candidates are ranked by a flat-plane distance (within 0.1% at 5 km), and only those that
-    can still be among the nearest get the exact geodesic distance (geopy).
+    can still be among the nearest get the exact geodesic distance (geographiclib).
     """
     min_lat, max_lat, min_lon, max_lon = bounding_box(lat, lon, radius_m)
     scale = math.cos(math.radians(lat)) ** 2
     flat = (Case.lat - lat) * (Case.lat - lat) + (Case.lon - lon) * (Case.lon - lon) * scale
+    # The states as literals: a partial index of open public cases (ix_cases_open_point on
+    # PostgreSQL) matches only a query that names them, also once the statement is prepared.
+    open_states = sa.bindparam("open_states", sorted(OPEN_STATES), expanding=True,
+                               literal_execute=True)
     stmt = (sa.select(Case.id, Case.lat, Case.lon)
             .where(Case.lat.between(min_lat, max_lat), Case.lon.between(min_lon, max_lon),
-                   Case.state.in_(list(OPEN_STATES)), Case.is_public.is_(True))
+                   Case.state.in_(open_states), Case.is_public.is_(True))
             .order_by(flat, Case.id).limit(NEARBY_CANDIDATES))
     if category:
-        stmt = stmt.join(Category, Category.id == Case.category_id).where(
-            Category.code == category)
+        stmt = stmt.where(Case.category_id == sa.select(Category.id).where(
+            Category.code == category).scalar_subquery())
     approx = sorted((flat_m, case_id, point) for case_id, *point in db.session.execute(stmt)
                     if (flat_m := flat_distance_m((lat, lon), point)) <= radius_m * FLAT_MARGIN)
     # The exact (slower) geodesic only for those that can still be among the nearest.
@@ -393,5 +436,6 @@ def nearby_reports(lat: float, lon: float, radius_m: float,
                     and (distance := distance_m((lat, lon), point)) <= radius_m)[:NEARBY_LIMIT]
     # Only the reports shown are loaded whole, with their category, area, agency and photos.
     cases = {case.id: case for case in db.session.scalars(_with_parts(
-        sa.select(Case).where(Case.id.in_([case_id for _, case_id in ranked]))))}
+        sa.select(Case).where(Case.id.in_([case_id for _, case_id in ranked]))).options(
+        load_only(*PUBLIC_COLUMNS)))} if ranked else {}
     return [NearbyCase(cases[case_id], distance) for distance, case_id in ranked]

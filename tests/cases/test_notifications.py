@@ -69,3 +69,31 @@ def test_internal_steps_do_not_reach_the_citizen(case_in, people):
     before = len(_messages(case, people.reporter))
     act(case, "comment", people.staff, note="Chờ xe")
     assert len(_messages(case, people.reporter)) == before
+
+
+def test_a_big_agency_hears_of_an_assignment_in_one_insert(case_in, people, refdata):
+    """Every staff member of the agency gets one message, queued with one lookup and (on
+    PostgreSQL) one insert whatever the agency's size, not two round trips per person."""
+    from tests.factories import make_user
+    from workflows.roles import Role
+
+    staff = [make_user(Role.STAFF, agency=refdata.ward_agency) for _ in range(30)]
+    case = case_in("submitted")
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        if "outbox" in statement:
+            statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        act(case, "assign", people.operator, agency_id=refdata.ward_agency.id)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count)
+    for user in [*staff, people.other_staff]:
+        assert [m.topic for m in _messages(case, user)] == ["case_assigned"]
+    lookups = [s for s in statements if s.lstrip().startswith("SELECT")]
+    inserts = [s for s in statements if s.lstrip().startswith("INSERT")]
+    assert len(lookups) == 1
+    if db.engine.dialect.name == "postgresql":  # SQLite's driver inserts row by row
+        assert len(inserts) == 1

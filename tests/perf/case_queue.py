@@ -1,147 +1,94 @@
-"""Benchmark the console's work queue and the outbox dispatcher on PostgreSQL.
+"""Benchmark the console's work queue and the outbox dispatcher on the national data set.
 
-Run: .venv/bin/python tests/perf/case_queue.py [--cases 500000] [--messages 5000]
-     [--server postgresql://postgres@127.0.0.1:5432] [--database perf_cases] [--reuse]
+Run: .venv/bin/python tests/perf/case_queue.py [--cases 1000000] [--database perf_scale]
+     [--reuse] [--runs 200] [--explain]   (or through tests/perf/run.py)
 
-What it does:
-  1. creates the dedicated database (default `perf_cases`), drops its public schema and builds
-     it with the app's migrations (unless --reuse finds the cases already loaded);
-  2. loads a province with 20 wards and 20 agencies, one staff account per agency, an operator,
-     and N cases spread over agencies, wards, states and deadlines (INSERT … SELECT
-     generate_series, no ORM): about 40% open, 5% of them overdue, the rest resolved or closed;
-  3. times `GET /api/v1/cases` through the Flask test client (the whole request: auth, query,
-     count, serialisation of a 20-row page) for a staff queue, the operator's overdue queue,
-     a state filter, an area filter (province: every ward), and free-text searches with and
-     without diacritics, and prints EXPLAIN ANALYZE of the staff queue and of a search;
-  4. queues M outbox messages and times `dispatch_outbox` with a channel that only counts
-     (the dispatcher's own cost per message), then again with four dispatchers at once
-     (threads, own sessions), checking that every message was delivered exactly once.
-Figures go to stdout: p50/p95 per queue query in ms, messages per second.
+Figures (the whole request through the Flask test client, the clock at the data set's as_of):
+- staff queue page: `GET /api/v1/cases?status=assigned,in_progress,need_info&page_size=25`, the
+  console's default view, soonest deadline first, for staff of the 20 agencies with the most
+  open cases, in turn (the target figure);
+- the same staff's "done" view (resolved and closed: the long tail of their history);
+- free-text search: a staff member's search within the agency, and an operator's search over
+  every case of the country, with and without diacritics, and a tracking code typed as a
+  search; the operator's overdue queue;
+- `dispatch_outbox` with a channel that only counts, one dispatcher and four at once (its own
+  cost per message; every message exactly once). The messages are removed afterwards.
 """
 
 from __future__ import annotations
 
-import argparse
-import statistics
 import sys
 import threading
 import time
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
-import psycopg
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO_ROOT))
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
 
-from flask_jwt_extended import create_access_token  # noqa: E402
+from tests.perf.perfkit import (  # noqa: E402
+    Figure,
+    RunContext,
+    Target,
+    captured_statements,
+    cpu_note,
+    distribution,
+    explain_captured,
+    timed_ms,
+)
 
-from reports_app import create_app  # noqa: E402
-from reports_app.config import database_url  # noqa: E402
-from reports_app.db import utcnow  # noqa: E402
-from reports_app.extensions import db  # noqa: E402
-from reports_app.models import OutboxMessage, User  # noqa: E402
-from tests.perf.perfkit import done, ensure_database, step  # noqa: E402
-from workflows.calendar import calendar_from_config  # noqa: E402
-from workflows.channels import Delivery  # noqa: E402
-from workflows.dispatch import dispatch_outbox  # noqa: E402
-from workflows.jobs import JobContext  # noqa: E402
-
-
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", type=int, default=500_000)
-    parser.add_argument("--messages", type=int, default=5_000)
-    parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432")
-    parser.add_argument("--database", default="perf_cases")
-    parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--reuse", action="store_true")
-    return parser.parse_args()
+MESSAGES = 5000
+OPEN_VIEW = "assigned,in_progress,need_info"
+DONE_VIEW = "resolved,closed"
+BUSIEST = 20
 
 
+def _tokens(app: Any, user_ids: list[int]) -> dict[int, str]:
+    from flask_jwt_extended import create_access_token
+
+    from reports_app.extensions import db
+    from reports_app.models import User
+
+    with app.app_context():
+        users = db.session.scalars(sa.select(User).where(User.id.in_(user_ids))).all()
+        return {u.id: create_access_token(identity=u) for u in users}
 
 
+def _queue(ctx: RunContext, client: Any, name: str, paths: list[tuple[str, str]],
+           target: Target | None = None, runs: int | None = None, note: str = "") -> Figure:
+    totals: list[int] = []
 
-def load(dsn: str, cases: int) -> None:
-    """Reference data, accounts and the cases, straight into the tables."""
-    base = utcnow()
-    with psycopg.connect(dsn) as conn:
-        conn.execute("""
-            INSERT INTO areas (code, name_vi, name_en, level, parent_id, boundary, min_lon,
-                               min_lat, max_lon, max_lat, is_active, created_at, updated_at)
-            VALUES ('P', 'Tỉnh', 'Province', 'province', NULL, '{}'::jsonb, 107, 12, 109, 13,
-                    true, now(), now())""")
-        conn.execute("""
-            INSERT INTO areas (code, name_vi, name_en, level, parent_id, boundary, min_lon,
-                               min_lat, max_lon, max_lat, is_active, created_at, updated_at)
-            SELECT 'W' || g, 'Phường ' || g, 'Ward ' || g, 'ward', 1, '{}'::jsonb, 107, 12,
-                   109, 13, true, now(), now() FROM generate_series(1, 20) g""")
-        conn.execute("""
-            INSERT INTO agencies (code, name_vi, name_en, kind, is_active, created_at, updated_at)
-            SELECT 'AG' || g, 'Đơn vị ' || g, 'Agency ' || g, 'department', true, now(), now()
-            FROM generate_series(1, 20) g""")
-        conn.execute("""
-            INSERT INTO categories (code, service_code, name_vi, name_en, description_vi,
-                description_en, group_vi, group_en, keywords, default_priority, track,
-                requires_after_photo, fields, sort_order, is_active, created_at, updated_at)
-            SELECT 'c' || g, 's' || g, 'Lĩnh vực ' || g, 'Category ' || g, '', '', '', '',
-                   '[]'::jsonb, 'normal', 'deadline', true, '[]'::jsonb, g, true, now(), now()
-            FROM generate_series(1, 5) g""")
-        conn.execute("""
-            INSERT INTO users (email, full_name, password_hash, role, agency_id, language,
-                               is_active, created_at, updated_at)
-            SELECT 'staff' || g || '@perf.test', 'Cán bộ ' || g, 'x', 'staff', g, 'vi', true,
-                   now(), now() FROM generate_series(1, 20) g""")
-        conn.execute("""
-            INSERT INTO users (email, full_name, password_hash, role, language, is_active,
-                               created_at, updated_at)
-            VALUES ('operator@perf.test', 'Điều phối', 'x', 'operator', 'vi', true, now(), now())
-            """)
-        # Streets with diacritics, so the folded search text and the query folding matter.
-        conn.execute("""
-            INSERT INTO cases (tracking_code, source, state, priority, track, version,
-                is_anonymous, is_public, category_id, area_id, agency_id, description,
-                search_text, attributes, lat, lon, submitted_at, assigned_at, due_at, due_step,
-                resolve_due_at, resolve_original_due_at, extension_granted, resolution_round,
-                created_at, updated_at)
-            SELECT 'PQ-' || g, 'app', s.state, 'normal', 'deadline', 1, false, true,
-                1 + g %% 5, 2 + g %% 20, 1 + (g / 7) %% 20,
-                'Ổ gà trên đường ' || st.name || ' số ' || g,
-                'o ga tren duong ' || st.plain || ' so ' || g, '{}'::jsonb, 12.6, 108.0,
-                %(base)s - (g %% 400) * interval '1 hour', %(base)s - (g %% 400) * interval '1 hour',
-                CASE WHEN s.state IN ('assigned', 'in_progress') THEN
-                     %(base)s + ((g %% 100) - 5) * interval '1 hour' END,
-                CASE WHEN s.state IN ('assigned', 'in_progress') THEN 'resolve' END,
-                %(base)s + interval '3 days', %(base)s + interval '3 days', false, 0,
-                %(base)s - (g %% 400) * interval '1 hour', %(base)s
-            FROM generate_series(1, %(cases)s) g,
-                 LATERAL (SELECT (ARRAY['assigned', 'in_progress', 'resolved', 'closed',
-                                        'closed'])[1 + g %% 5] AS state) s,
-                 LATERAL (SELECT (ARRAY['Lê Duẩn', 'Phan Bội Châu', 'Nguyễn Tất Thành',
-                                        'Hùng Vương', 'Y Jút'])[1 + (g / 3) %% 5] AS name,
-                                 (ARRAY['le duan', 'phan boi chau', 'nguyen tat thanh',
-                                        'hung vuong', 'y jut'])[1 + (g / 3) %% 5] AS plain) st
-            """, {"base": base, "cases": cases})
-        conn.commit()
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE")
+    def call(i: int) -> None:
+        path, token = paths[i % len(paths)]
+        response = client.get(path, headers={"Authorization": f"Bearer {token}"})
+        if response.status_code != 200:
+            raise AssertionError(f"{path}: {response.status_code} {response.get_data()[:300]!r}")
+        totals.append(response.get_json()["total"])
+
+    cpu: list[float] = []
+    samples = timed_ms(call, runs or ctx.runs, cpu=cpu)
+    spread = f"{min(totals):,}–{max(totals):,} cases found" if totals else ""
+    return distribution(name, samples, target=target, how="test client",
+                        note="; ".join(filter(None, [note, spread, cpu_note(cpu)])),
+                        source="queue")
 
 
-def timed(client, path: str, headers: dict[str, str], runs: int) -> tuple[float, float, int]:
-    """p50 and p95 in ms over `runs` requests, and the total the query found."""
-    samples = []
-    total = 0
-    for _ in range(runs):
-        started = time.perf_counter()
-        response = client.get(path, headers=headers)
-        samples.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200, response.get_json()
-        total = response.get_json()["total"]
-    samples.sort()
-    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1], total
+def _explain(ctx: RunContext, label: str, app: Any, client: Any, path: str, token: str) -> None:
+    from reports_app.extensions import db
+
+    if not ctx.explain:
+        return
+    with app.app_context():
+        engine = db.engine
+    with captured_statements(engine, lambda s: "FROM cases" in s) as seen:
+        client.get(path, headers={"Authorization": f"Bearer {token}"})
+    explain_captured(ctx, label, engine, seen)
 
 
 class CountingChannel:
@@ -153,16 +100,19 @@ class CountingChannel:
         self.sent: Counter[int] = Counter()
         self.lock = threading.Lock()
 
-    def send(self, delivery: Delivery, now: datetime) -> None:
+    def send(self, delivery: Any, now: datetime) -> None:
         with self.lock:
             self.sent[delivery.message_id] += 1
 
 
-def queue_messages(app, count: int) -> None:
+def _queue_messages(app: Any, count: int, now: datetime) -> None:
+    from reports_app.extensions import db
+    from reports_app.models import OutboxMessage, User
+
     with app.app_context():
-        db.session.execute(sa.delete(OutboxMessage))
-        user_id = db.session.scalar(sa.select(User.id).where(User.role == "operator"))
-        now = utcnow()
+        db.session.execute(sa.delete(OutboxMessage).where(
+            OutboxMessage.dedupe_key.like("perf:%")))
+        user_id = db.session.scalar(sa.select(User.id).where(User.role == "operator").limit(1))
         db.session.execute(sa.insert(OutboxMessage), [
             {"dedupe_key": f"perf:{n}", "topic": "case_updated", "recipient_user_id": user_id,
              "language": "vi", "channel": "default", "payload": {"title": f"Hồ sơ {n}"},
@@ -171,102 +121,123 @@ def queue_messages(app, count: int) -> None:
         db.session.commit()
 
 
-def dispatch(app, channel: CountingChannel) -> None:
+def _dispatch(app: Any, channel: CountingChannel, now: datetime) -> None:
+    from sqlalchemy.orm import Session
+
+    from reports_app.extensions import db
+    from workflows.calendar import calendar_from_config
+    from workflows.dispatch import dispatch_outbox
+    from workflows.jobs import JobContext
+
     with app.app_context():
         calendar = calendar_from_config(app.config)
         config = {**app.config, "NOTIFY_BATCH_SIZE": 50, "NOTIFY_MAX_BATCHES": 1_000_000}
         with Session(db.engine) as session:
-            dispatch_outbox(session, JobContext(now=utcnow(), calendar=calendar, config=config),
+            dispatch_outbox(session, JobContext(now=now, calendar=calendar, config=config),
                             channels={"count": channel})
 
 
-def main() -> None:
-    args = parse_args()
-    ensure_database(args.server, args.database)
-    dsn = f"{args.server}/{args.database}"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url(dsn), "SCHEDULER_ENABLED": False,
-                      "LOG_LEVEL": "WARNING"})
-    with app.app_context():
-        loaded = 0
-        if args.reuse:
-            try:
-                loaded = db.session.scalar(sa.text("SELECT count(*) FROM cases")) or 0
-            except sa.exc.SQLAlchemyError:
-                db.session.rollback()
-        if loaded != args.cases:
-            from flask_migrate import upgrade
+def _dispatch_figures(app: Any, now: datetime) -> list[Figure]:
+    from reports_app.extensions import db
+    from reports_app.models import OutboxMessage
 
-            started = step("building the schema with the migrations")
-            db.session.remove()
-            with db.engine.begin() as conn:
-                conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-                conn.execute(sa.text("CREATE SCHEMA public"))
-            upgrade()
-            done(started)
-            started = step(f"loading {args.cases} cases")
-            load(dsn, args.cases)
-            done(started)
-        staff = db.session.scalar(sa.select(User).where(User.email == "staff3@perf.test"))
-        operator = db.session.scalar(sa.select(User).where(User.role == "operator"))
-        headers = {u.role: {"Authorization": "Bearer " + create_access_token(identity=u)}
-                   for u in (staff, operator)}
+    figures = []
+    try:
+        for dispatchers in (1, 4):
+            _queue_messages(app, MESSAGES, now)
+            channel = CountingChannel()
+            threads = [threading.Thread(target=_dispatch, args=(app, channel, now))
+                       for _ in range(dispatchers)]
+            started = time.perf_counter()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            elapsed = time.perf_counter() - started
+            twice = sum(1 for n in channel.sent.values() if n > 1)
+            if len(channel.sent) != MESSAGES or twice:
+                raise AssertionError(f"{dispatchers} dispatchers delivered {len(channel.sent)} "
+                                     f"of {MESSAGES} messages, {twice} more than once")
+            figures.append(Figure(
+                name=f"outbox dispatch, {dispatchers} dispatcher{'s' if dispatchers > 1 else ''}",
+                unit="msg/s", value=MESSAGES / elapsed, samples=MESSAGES,
+                how="dispatch_outbox, counting channel",
+                note=f"{MESSAGES:,} messages in {elapsed:.1f} s, each exactly once",
+                source="queue"))
+    finally:
+        with app.app_context():
+            db.session.execute(sa.delete(OutboxMessage).where(
+                OutboxMessage.dedupe_key.like("perf:%")))
+            db.session.commit()
+    return figures
+
+
+def measure(ctx: RunContext) -> list[Figure]:
+    """The staff queue page (target), its done view, searches, overdue, outbox dispatch."""
+    import time_machine
+
+    from reports_app.extensions import db
+
+    app = ctx.app()
+    with app.app_context(), db.engine.connect() as conn:
+        busiest = conn.execute(sa.text(f"""
+            SELECT c.agency_id, count(*) AS open FROM cases c
+            WHERE c.state IN ('assigned', 'in_progress', 'need_info')
+            GROUP BY c.agency_id ORDER BY open DESC, c.agency_id LIMIT {BUSIEST}""")).all()
+        staff = conn.execute(sa.text("""
+            SELECT agency_id, array_agg(id ORDER BY id) FROM users
+            WHERE role = 'staff' AND agency_id = ANY(:ids) GROUP BY agency_id"""),
+            {"ids": [a for a, _ in busiest]}).all()
+        operator = conn.scalar(sa.text("SELECT min(id) FROM users WHERE role = 'operator'"))
+        code = conn.scalar(sa.text("SELECT tracking_code FROM cases ORDER BY id DESC LIMIT 1"))
+    people = {agency: ids for agency, ids in staff}
+    # Agency after agency, a different staff member each time round.
+    rotation = [people[a][n % len(people[a])] for n in range(10) for a, _ in busiest]
     client = app.test_client()
-    print(f"\nGET /api/v1/cases over {args.cases} cases, {args.runs} runs each "
-          "(p50 / p95 ms, total found)")
-    queries = [
-        ("staff: own agency's open queue", "staff", "?status=assigned,in_progress"),
-        ("staff: whole own queue", "staff", ""),
-        ("operator: overdue", "operator", "?overdue=true"),
-        ("operator: in_progress", "operator", "?status=in_progress"),
-        ("operator: area P (all wards)", "operator", "?area=P&status=assigned"),
-        ("operator: area W5", "operator", "?area=W5"),
-        ("operator: q=duong le duan", "operator", "?q=duong%20le%20duan"),
-        ("operator: q=Phan Bội Châu", "operator", "?q=Phan%20B%E1%BB%99i%20Ch%C3%A2u"),
-        ("operator: q=tracking code", "operator", "?q=PQ-4242"),
-    ]
-    for label, role, query in queries:
-        p50, p95, total = timed(client, f"/api/v1/cases{query}", headers[role], args.runs)
-        print(f"  {label:38s} {p50:8.1f} {p95:8.1f}   {total}")
+    figures = []
+    with time_machine.travel(ctx.as_of, tick=True):
+        tokens = _tokens(app, [*rotation, operator])
+        open_paths = [(f"/api/v1/cases?status={OPEN_VIEW}&page=1&page_size=25", tokens[u])
+                      for u in rotation]
+        sizes = ", ".join(f"{n:,}" for _, n in busiest[:3])
+        figures.append(_queue(ctx, client, "staff queue page (open cases, by deadline)",
+                              open_paths, Target("p95", 15.0),
+                              note=f"{BUSIEST} busiest agencies, top three hold {sizes} open"))
+        done_paths = [(f"/api/v1/cases?status={DONE_VIEW}&page=1&page_size=25", tokens[u])
+                      for u in rotation]
+        figures.append(_queue(ctx, client, "staff queue page, done view", done_paths,
+                              runs=min(ctx.runs, 60)))
+        staff_search = [(f"/api/v1/cases?q={quote(q)}&page_size=25", tokens[u])
+                        for u, q in zip(rotation, ["le duan", "Hùng Vương", "ổ gà", "nga tu"]
+                                        * len(rotation), strict=False)]
+        figures.append(_queue(ctx, client, "staff search in own agency (q=…)", staff_search,
+                              runs=min(ctx.runs, 60)))
+        op = tokens[operator]
+        for label, query in (("operator search, whole country: q=duong le duan",
+                              "duong le duan"),
+                             ("operator search, whole country: q=Phan Bội Châu",
+                              "Phan Bội Châu"),
+                             ("operator search: a tracking code", code)):
+            figures.append(_queue(ctx, client, label,
+                                  [(f"/api/v1/cases?q={quote(query)}&page_size=20", op)],
+                                  runs=min(ctx.runs, 30)))
+        figures.append(_queue(ctx, client, "operator overdue queue (whole country)",
+                              [("/api/v1/cases?overdue=true&page_size=20", op)],
+                              runs=min(ctx.runs, 30)))
+        for label, (path, token) in (("staff queue page", open_paths[0]),
+                                     ("staff done view", done_paths[0]),
+                                     ("staff search", staff_search[0]),
+                                     ("operator search", (f"/api/v1/cases?q="
+                                                          f"{quote('duong le duan')}", op))):
+            _explain(ctx, label, app, client, path, token)
+        figures += _dispatch_figures(app, ctx.as_of)
+    return figures
 
-    with app.app_context():
-        agency_id = db.session.scalar(sa.select(User.agency_id).where(
-            User.email == "staff3@perf.test"))
-        for label, sql in [
-            ("staff queue", "SELECT * FROM cases WHERE agency_id = :a ORDER BY due_at ASC NULLS "
-                            "LAST, submitted_at, id LIMIT 20"),
-            ("search", "SELECT * FROM cases WHERE tracking_code = 'DUONG LE DUAN' OR "
-                       "(search_text LIKE '%duong%' AND search_text LIKE '%le%' AND search_text "
-                       "LIKE '%duan%') ORDER BY due_at ASC NULLS LAST, submitted_at, id "
-                       "LIMIT 20"),
-        ]:
-            plan = db.session.execute(sa.text("EXPLAIN (ANALYZE, BUFFERS) " + sql),
-                                      {"a": agency_id}).scalars().all()
-            print(f"\nEXPLAIN ANALYZE {label}:")
-            for line in plan:
-                print("   ", line)
 
-    print(f"\ndispatch_outbox, {args.messages} messages, a channel that only counts")
-    queue_messages(app, args.messages)
-    channel = CountingChannel()
-    started = time.perf_counter()
-    dispatch(app, channel)
-    elapsed = time.perf_counter() - started
-    assert len(channel.sent) == args.messages
-    assert set(channel.sent.values()) == {1}
-    print(f"  one dispatcher:   {args.messages / elapsed:8.0f} messages/s ({elapsed:.1f} s)")
+def main() -> None:
+    from tests.perf.run import standalone
 
-    queue_messages(app, args.messages)
-    channel = CountingChannel()
-    threads = [threading.Thread(target=dispatch, args=(app, channel)) for _ in range(4)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
-    twice = [m for m, n in channel.sent.items() if n > 1]
-    print(f"  four dispatchers: {args.messages / elapsed:8.0f} messages/s ({elapsed:.1f} s); "
-          f"delivered {len(channel.sent)}, more than once: {len(twice)}")
+    standalone(measure)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,10 @@
 """Benchmark POST /api/v1/reports with one 12-MP phone JPEG, through the Flask test client.
 
 Run: .venv/bin/python tests/perf/report_submit.py [--runs 30] [--database-url URL]
+Through tests/perf/run.py (`measure`), the same two series run against the national data set
+instead (a citizen of it, a central ward, `roads`), and the reports they file are deleted
+afterwards; it also reports the peak memory of processing the photo (RSS growth of a fresh
+process, since Pillow's pixel buffers are invisible to tracemalloc).
 
 Default database: a fresh SQLite file in a temporary folder. With --database-url (e.g.
 postgresql://postgres@127.0.0.1:5432/perf_reports) the script DROPS AND REBUILDS the public
@@ -95,10 +99,10 @@ def reset_schema() -> None:
     upgrade()
 
 
-def body(photo: bytes) -> tuple[bytes, str]:
+def body(photo: bytes, point: tuple[str, str] = POINT) -> tuple[bytes, str]:
     """The multipart body the app sends, encoded ahead of the clock."""
     fields = {"category": "roads", "description": "Ổ gà lớn giữa đường, nguy hiểm cho xe máy",
-              "lat": POINT[0], "lon": POINT[1], "accuracy_m": "6",
+              "lat": point[0], "lon": point[1], "accuracy_m": "6",
               "photos": [FileStorage(io.BytesIO(photo), filename="IMG_20261116_083000.jpg",
                                      content_type="image/jpeg")]}
     boundary, payload = encode_multipart(fields)
@@ -109,6 +113,112 @@ def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
     return ordered[index]
+
+
+def series(client: object, token: str, base_photo: bytes, runs: int, warmup: int,
+           point: tuple[str, str] = POINT) -> tuple[list[float], list[float], list[float]]:
+    """Seconds per request with the photo pipeline and without it (interleaved), and of
+    process_photo alone."""
+    template = process_photo(base_photo)
+    real_process = report_photos.process_photo
+
+    def fake_process(data: bytes, limits: object) -> object:
+        return replace(template, sha256=uuid.uuid4().hex + uuid.uuid4().hex, original=data)
+
+    def send(run: int, *, processing: bool) -> float:
+        payload, content_type = body(with_comment(base_photo, f"run {run} {processing}"), point)
+        headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": str(uuid.uuid4())}
+        report_photos.process_photo = real_process if processing else fake_process
+        try:
+            started = time.perf_counter()
+            response = client.post("/api/v1/reports", data=payload, headers=headers,
+                                   content_type=content_type)
+            elapsed = time.perf_counter() - started
+        finally:
+            report_photos.process_photo = real_process
+        if response.status_code != 201:
+            raise RuntimeError(f"unexpected {response.status_code}: "
+                               f"{response.get_data(as_text=True)[:300]}")
+        return elapsed
+
+    for run in range(warmup):
+        send(-1 - run, processing=True)
+        send(-1 - run, processing=False)
+    full: list[float] = []
+    bare: list[float] = []
+    for run in range(runs):
+        full.append(send(run, processing=True))
+        bare.append(send(run, processing=False))
+    pipeline = []
+    for run in range(min(runs, 15)):
+        started = time.perf_counter()
+        process_photo(with_comment(base_photo, f"alone {run}"))
+        pipeline.append(time.perf_counter() - started)
+    return full, bare, pipeline
+
+
+def photo_peak_mb(photo: bytes) -> float:
+    """How much a fresh process's peak RSS grows while processing the photo once."""
+    import subprocess
+
+    with tempfile.NamedTemporaryFile(suffix=".jpg") as file:
+        file.write(photo)
+        file.flush()
+        # VmHWM, the process's own peak (ru_maxrss would keep the parent's across exec).
+        code = ("import sys; from media import process_photo\n"
+                "def hwm():\n"
+                "    for line in open('/proc/self/status'):\n"
+                "        if line.startswith('VmHWM:'):\n"
+                "            return int(line.split()[1])\n"
+                "data = open(sys.argv[1], 'rb').read(); before = hwm(); process_photo(data)\n"
+                "print(hwm() - before)")
+        out = subprocess.run([sys.executable, "-c", code, file.name], check=True,  # noqa: S603
+                             capture_output=True, text=True, cwd=REPO_ROOT).stdout
+    return int(out.strip()) / 1024
+
+
+def measure(ctx: object) -> list[object]:
+    """POST /reports with one 12-MP photo on the national data set (reports undone after)."""
+    import time_machine
+
+    from tests.perf.perfkit import Target, distribution, undo_new_cases
+
+    photos = REPO_ROOT.parent / "shared" / "photos"
+    base_photo = twelve_mp_jpeg(photos)
+    workdir = Path(tempfile.mkdtemp(prefix="perf-report-"))
+    app = ctx.app(MEDIA_ROOT=str(workdir / "media"))
+    with app.app_context():
+        citizen, lat, lon = db.session.execute(sa.text("""
+            SELECT (SELECT min(id) FROM users WHERE role = 'citizen'),
+                   (min_lat + max_lat) / 2, (min_lon + max_lon) / 2
+            FROM areas WHERE level = 'ward' ORDER BY id LIMIT 1""")).one()
+    runs = max(10, min(ctx.runs // 5, 40))
+    try:
+        with undo_new_cases(ctx.dsn), time_machine.travel(ctx.as_of, tick=True):
+            with app.app_context():
+                from reports_app.models import User
+
+                token = create_access_token(identity=db.session.get(User, citizen))
+            full, bare, pipeline = series(app.test_client(), token, base_photo, runs, 3,
+                                          (f"{lat:.6f}", f"{lon:.6f}"))
+    finally:
+        import shutil
+
+        shutil.rmtree(workdir, ignore_errors=True)
+    peak = photo_peak_mb(base_photo)
+    ms = [x * 1000 for x in full]
+    share = 1 - statistics.median(bare) / statistics.median(full)
+    return [
+        distribution("POST /reports, one 12-MP photo", ms, target=Target("median", 150.0),
+                     peak_mb=peak, how="test client, PostgreSQL",
+                     note=f"{len(base_photo) / 1e6:.1f} MB JPEG; the photo pipeline is "
+                          f"{share:.0%} of the median; peak: RSS growth of a fresh process "
+                          "processing it", source="submit"),
+        distribution("POST /reports without the photo pipeline", [x * 1000 for x in bare],
+                     how="test client, PostgreSQL", source="submit"),
+        distribution("process_photo alone (12 MP)", [x * 1000 for x in pipeline],
+                     how="function", source="submit"),
+    ]
 
 
 def main() -> None:
@@ -135,41 +245,11 @@ def main() -> None:
                               phone="0912000111", full_name="Perf Citizen", region="VN")
         db.session.commit()
         token = create_access_token(identity=citizen)
-        client = app.test_client()
-        template = process_photo(base_photo)
-        real_process = report_photos.process_photo
-
-        def fake_process(data: bytes, limits: object) -> object:
-            return replace(template, sha256=uuid.uuid4().hex + uuid.uuid4().hex, original=data)
-
-        def send(run: int, *, processing: bool) -> float:
-            payload, content_type = body(with_comment(base_photo, f"run {run} {processing}"))
-            headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": str(uuid.uuid4())}
-            report_photos.process_photo = real_process if processing else fake_process
-            try:
-                started = time.perf_counter()
-                response = client.post("/api/v1/reports", data=payload, headers=headers,
-                                       content_type=content_type)
-                elapsed = time.perf_counter() - started
-            finally:
-                report_photos.process_photo = real_process
-            if response.status_code != 201:
-                sys.exit(f"unexpected {response.status_code}: {response.get_data(as_text=True)}")
-            return elapsed
-
-        for run in range(args.warmup):
-            send(-1 - run, processing=True)
-            send(-1 - run, processing=False)
-        full: list[float] = []
-        bare: list[float] = []
-        for run in range(args.runs):
-            full.append(send(run, processing=True))
-            bare.append(send(run, processing=False))
-        pipeline = []
-        for run in range(min(args.runs, 15)):
-            started = time.perf_counter()
-            process_photo(with_comment(base_photo, f"alone {run}"))
-            pipeline.append(time.perf_counter() - started)
+        try:
+            full, bare, pipeline = series(app.test_client(), token, base_photo, args.runs,
+                                          args.warmup)
+        except RuntimeError as exc:
+            sys.exit(str(exc))
         cases = db.session.scalar(sa.text("SELECT count(*) FROM cases"))
         db.session.remove()
         db.engine.dispose()

@@ -267,6 +267,33 @@ def test_public_feed_filters_by_box_status_category_and_time(refdata, client, ci
     assert ids("page_size=1&page=2") == [b.id]
 
 
+def test_feed_total_is_counted_up_to_the_limit(refdata, client, citizen, monkeypatch):
+    """Beyond COUNT_LIMIT matches a page says so (total_exact false) instead of counting all."""
+    from reports_app.common import pagination
+
+    monkeypatch.setattr(pagination, "COUNT_LIMIT", 3)
+    base = datetime(2026, 11, 16, 2, 0, tzinfo=UTC)
+    for i in range(5):
+        file_case(refdata, citizen, now=base + timedelta(hours=i))
+    page = client.get("/api/v1/public/reports?page_size=2").get_json()
+    assert (page["total"], page["total_exact"], page["pages"]) == (3, False, 2)
+    assert len(page["items"]) == 2
+    monkeypatch.setattr(pagination, "COUNT_LIMIT", 5)
+    page = client.get("/api/v1/public/reports?page_size=2").get_json()
+    assert (page["total"], page["total_exact"], page["pages"]) == (5, True, 3)
+
+
+def test_last_page_gives_the_exact_total(refdata, client, citizen):
+    """A page shorter than page_size ends the list: its total is exact, whatever the limit."""
+    base = datetime(2026, 11, 16, 2, 0, tzinfo=UTC)
+    for i in range(3):
+        file_case(refdata, citizen, now=base + timedelta(hours=i))
+    for query, expected in (("page_size=5", (3, True, 1)), ("page_size=2&page=2", (3, True, 2)),
+                            ("page_size=2&page=3", (3, True, 2))):
+        page = client.get(f"/api/v1/public/reports?{query}").get_json()
+        assert (page["total"], page["total_exact"], page["pages"]) == expected, query
+
+
 def test_public_feed_hides_spam_and_abuse_but_not_other_rejections(refdata, client, citizen):
     """Spam and abusive reports are never published; an out-of-scope one stays visible."""
     operator = make_user(Role.OPERATOR)
