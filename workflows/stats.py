@@ -75,7 +75,7 @@ from sqlalchemy.orm import Session
 from reports_app.models import Agency, Area, Case, Category
 from workflows.calendar import DEFAULT_TZ, WorkingCalendar
 from workflows.counting import HANDLED_CLASSES, OPEN, TALLIED, classes_counting
-from workflows.tallies import MINUTES, read_tallies, split_window
+from workflows.tallies import read_histogram, read_tallies, split_window
 
 log = logging.getLogger(__name__)
 
@@ -368,7 +368,7 @@ def _minutes_histogram(session: Session, where: Sequence[sa.ColumnElement[bool]]
     stmt = (sa.select(minutes, sa.func.count())
             .where(*where, Case.figure_class.in_(sorted(HANDLED_CLASSES)), minutes.is_not(None))
             .group_by(minutes).order_by(minutes))
-    return [(int(m), int(n)) for m, n in session.execute(stmt)]
+    return [(int(m), int(n)) for m, n in session.execute(stmt).all()]
 
 
 def percentile(histogram: Sequence[tuple[int, int]], fraction: float) -> float | None:
@@ -429,13 +429,13 @@ def _tallied(session: Session, window: Window, as_of: datetime, zone: ZoneInfo,
     span = split_window(window.start, window.end, zone)
     if not span.tallied:
         return None
-    tallied = read_tallies(session, span, [*wanted, "category", MINUTES])
+    tallied = read_tallies(session, span, [*wanted, "category"])
     # Every case has exactly one category, so the categories add up to the total.
     groups: Groups = {"total": {None: {name: sum(per_key[name] for per_key in
                                                  tallied["category"].values())
                                        for name in TALLIED}}}
     groups.update({name: tallied[name] for name in wanted})
-    histogram = {minutes: counts["handled"] for minutes, counts in tallied[MINUTES].items()}
+    histogram = read_histogram(session, span)
     no_overdue = {name: c for name, c in _base_conditions(as_of).items()
                   if name != "open_overdue"}
     for start, end in span.partial:

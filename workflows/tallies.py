@@ -26,7 +26,7 @@ Cases changed by bulk SQL that bypasses the ORM are not seen; nothing in the app
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -355,35 +355,44 @@ def _ranges(span: Span) -> list[tuple[str, date, date]]:
     return ranges + [(DAY, first, end) for first, end in span.days]
 
 
-def read_tallies(session: Session, span: Span, dimensions: Iterable[str]
-                 ) -> dict[str, dict[int | None, dict[str, int]]]:
-    """Counters per key of each dimension over the span's whole days and months (for the
-    minutes, only `handled`: the histogram).
-
-    One branch per (table, grain, range): each is a range of the primary key, which carries
-    the counters, so PostgreSQL answers from the index alone.
-    """
-    wanted = sorted(set(dimensions))
-    result: dict[str, dict[int | None, dict[str, int]]] = {name: {} for name in wanted}
-    if not span.tallied or not wanted:
-        return result
+def _union(span: Span, dimensions: Sequence[str], columns: Sequence[str]) -> Any:
+    """Both tables' rows of the span for these dimensions: one branch per (table, grain,
+    range), each a range of the primary key, which carries the counters, so PostgreSQL
+    answers from the index alone."""
     parts = []
     for model in (CaseTally, CaseTallyDelta):
         table = model.__table__
         for grain, first, end in _ranges(span):
             parts.append(sa.select(table.c.dimension, table.c.key_id,
-                                   *(table.c[name] for name in TALLIED))
+                                   *(table.c[name] for name in columns))
                          .where(table.c.grain == grain, table.c.period >= first,
-                                table.c.period < end, table.c.dimension.in_(wanted)))
-    both = sa.union_all(*parts).subquery("tallied")
+                                table.c.period < end, table.c.dimension.in_(dimensions)))
+    return sa.union_all(*parts).subquery("tallied")
+
+
+def read_tallies(session: Session, span: Span, dimensions: Iterable[str]
+                 ) -> dict[str, dict[int | None, dict[str, int]]]:
+    """Counters per key of each breakdown dimension over the span's whole days and months."""
+    wanted = sorted(set(dimensions))
+    result: dict[str, dict[int | None, dict[str, int]]] = {name: {} for name in wanted}
+    if not span.tallied or not wanted:
+        return result
+    both = _union(span, wanted, TALLIED)
     stmt = (sa.select(both.c.dimension, both.c.key_id,
                       *(sa.func.sum(both.c[name]) for name in TALLIED))
             .group_by(both.c.dimension, both.c.key_id))
-    for dimension, key, *sums in session.execute(stmt):
-        if not any(sums):
-            continue
-        if dimension == MINUTES:
-            result[MINUTES][key] = {"handled": sums[0]}
-            continue
-        result[dimension][None if key == NO_KEY else key] = dict(zip(TALLIED, sums, strict=True))
+    for dimension, key, *sums in session.execute(stmt).all():
+        if any(sums):
+            result[dimension][None if key == NO_KEY else key] = dict(
+                zip(TALLIED, sums, strict=True))
     return result
+
+
+def read_histogram(session: Session, span: Span) -> dict[int, int]:
+    """Handled cases per working minutes to resolve over the span's whole days and months."""
+    if not span.tallied:
+        return {}
+    both = _union(span, [MINUTES], ["handled"])
+    stmt = (sa.select(both.c.key_id, sa.func.sum(both.c.handled)).group_by(both.c.key_id)
+            .having(sa.func.sum(both.c.handled) != 0))
+    return {int(key): int(handled) for key, handled in session.execute(stmt).all()}

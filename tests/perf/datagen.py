@@ -65,9 +65,15 @@ if str(REPO_ROOT) not in sys.path:
 
 from tests.perf import geography as geo  # noqa: E402
 from tests.perf import texts  # noqa: E402
-from tests.perf.perfkit import done, ensure_database, step  # noqa: E402
+from tests.perf.perfkit import (  # noqa: E402
+    FIGURE_CLASS_SQL,
+    check_figure_classes,
+    done,
+    ensure_database,
+    step,
+)
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 """Bump when the generated rows change: a data set loaded by another version is reloaded."""
 PERF_PASSWORD = "perf-password-1"  # noqa: S105 - synthetic accounts of a benchmark database
 OPEN311_KEY = "perf-open311-key"
@@ -122,6 +128,27 @@ def post_load_step(name: str) -> Callable[[PostLoadStep], PostLoadStep]:
         POST_LOAD_STEPS.append((name, function))
         return function
     return register
+
+
+@post_load_step("case_tallies")
+def rebuild_case_tallies(conn: psycopg.Connection, dataset: Dataset) -> None:
+    """The figures' tallies, as `flask stats rebuild-tallies` builds them from the cases."""
+    from zoneinfo import ZoneInfo
+
+    import sqlalchemy as sa
+
+    from reports_app.config import database_url
+    from workflows.calendar import DEFAULT_TZ
+    from workflows.tallies import rebuild_tallies
+
+    check_figure_classes(conn)
+    engine = sa.create_engine(database_url(dataset.dsn))
+    try:
+        with engine.begin() as connection:
+            rebuild_tallies(connection, ZoneInfo(DEFAULT_TZ))
+    finally:
+        engine.dispose()
+    conn.execute("VACUUM ANALYZE case_tallies")
 
 
 def default_as_of(now: datetime | None = None) -> datetime:
@@ -864,8 +891,11 @@ class _Generator:
         a = self.at
         asof = self.asof
         self.check_case_columns(conn)
+        # The figure class is the app's rule (workflows/counting.py), here in SQL over the
+        # generated columns; the `case_tallies` step checks a sample against the rule.
         conn.execute(f"""
-            INSERT INTO cases ({", ".join(CASE_COLUMNS)})
+            INSERT INTO cases ({", ".join(CASE_COLUMNS)}, figure_class)
+            SELECT x.*, {FIGURE_CLASS_SQL} FROM (
             SELECT c.g, c.code, c.source, s.state, c.priority, c.track, 1 + ev.n,
                 c.reporter_id,
                 CASE WHEN c.source <> 'app' THEN 'Người gửi ' || c.g END,
@@ -881,7 +911,7 @@ class _Generator:
                 tx.before_fold || st.fold || tx.after_fold || ' so ' || c.house || ' '
                     || st.fold || ', ' || c.ward_fold || ', ' || c.prov_fold,
                 at.value, round(c.lat::numeric, 6)::float8, round(c.lon::numeric, 6)::float8,
-                c.accuracy, CASE WHEN c.source = 'app' THEN 'app' END, NULL,
+                c.accuracy, CASE WHEN c.source = 'app' THEN 'app' END, NULL::float8,
                 'Số ' || c.house || ' ' || st.name || ', ' || c.ward_vi || ', ' || c.prov_vi,
                 CASE WHEN c.photos > 0 THEN c.sub - interval '3 minutes' END,
                 c.sub, {a('coalesce(c.t_transfer, c.t_assign)')}, {a('c.t_accept')},
@@ -936,8 +966,9 @@ class _Generator:
                     (array_agg(original_due_at ORDER BY seq DESC) FILTER (
                         WHERE step = 'resolve'))[1] AS resolve_original_due_at
                 FROM _gen_clk GROUP BY case_id) d ON d.case_id = c.g
-            ORDER BY c.g""", (list(texts.STREETS), [_fold(s) for s in texts.STREETS],
-                              len(texts.STREETS)))
+            ) AS x ({", ".join(CASE_COLUMNS)})
+            ORDER BY x.id""", (list(texts.STREETS), [_fold(s) for s in texts.STREETS],
+                               len(texts.STREETS)))
         conn.execute("ANALYZE cases")
 
     def check_case_columns(self, conn: psycopg.Connection) -> None:
@@ -947,7 +978,7 @@ class _Generator:
             SELECT column_name FROM information_schema.columns
             WHERE table_schema = 'public' AND table_name = 'cases' AND is_nullable = 'NO'
               AND column_default IS NULL""").fetchall()}
-        missing = sorted(required - set(CASE_COLUMNS))
+        missing = sorted(required - {*CASE_COLUMNS, "figure_class"})
         if missing:
             raise RuntimeError(
                 f"cases.{', cases.'.join(missing)}: NOT NULL without a default, and the data "

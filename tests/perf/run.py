@@ -59,7 +59,6 @@ BENCHMARKS: tuple[tuple[str, str, str], ...] = (
     ("throughput", "tests.perf.throughput", "req/s of GET one case vs bare Flask, gunicorn"),
     ("memory", "tests.perf.memory", "API worker RSS over 10,000 mixed requests"),
 )
-STATS_PLACEHOLDER = "statistics summary — measured by tests/perf/stats.py"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -124,10 +123,6 @@ def collect(ctx: RunContext, selected: list[tuple[str, str, str]],
             measure: Callable[[RunContext], list[Figure]] | None = getattr(
                 module, "measure", None)
             if measure is None:
-                if name == "stats":
-                    figures.append(Figure(name=STATS_PLACEHOLDER, unit="ms", how="not run here",
-                                          source=name))
-                    continue
                 raise RuntimeError(f"{module_name} has no measure(ctx)")
             found = measure(ctx)
             for figure in found:

@@ -78,13 +78,18 @@ export function photoLink(photo, alt) {
     el("img", { src: photo.thumb_url, alt, loading: "lazy", width: 160, height: 120 }));
 }
 
+/** A list's total as shown: "10000+" when the server stopped counting (total_exact false). */
+export function totalText(page) {
+  return page.total_exact === false ? `${page.total}+` : String(page.total);
+}
+
 /** Previous / next buttons for a paginated list. */
 export function pager(page, onPage) {
   if (!page || (page.pages || 1) <= 1) return null;
   return el("nav", { class: "pager", "aria-label": t("pager_label") },
     el("button", { type: "button", disabled: page.page <= 1, onclick: () => onPage(page.page - 1) },
       t("pager_previous")),
-    el("span", {}, t("pager_status", { page: page.page, pages: page.pages, total: page.total })),
+    el("span", {}, t("pager_status", { page: page.page, pages: page.pages, total: totalText(page) })),
     el("button", { type: "button", disabled: page.page >= page.pages,
       onclick: () => onPage(page.page + 1) }, t("pager_next")));
 }

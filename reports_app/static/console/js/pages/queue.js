@@ -4,7 +4,7 @@ import { api } from "../api.js";
 import { deadline } from "../casefile.js";
 import { PAGE, label, t } from "../i18n.js";
 import { initConsole } from "../shell.js";
-import { clear, el, loading, pager, showError, stateBadge } from "../ui.js";
+import { clear, el, loading, pager, showError, stateBadge, totalText } from "../ui.js";
 
 const FILTERS = {
   open: "assigned,in_progress,need_info",
@@ -41,7 +41,7 @@ async function load() {
     const page = await api("/cases", { query: { status: FILTERS[view.filter], q: view.q, page: view.page, page_size: 25 } });
     clear(body, page.items.length ? page.items.map(row)
       : el("tr", {}, el("td", { colspan: 7, class: "muted empty" }, t("queue_empty"))));
-    document.getElementById("queue-total").textContent = t("queue_total", { total: page.total });
+    document.getElementById("queue-total").textContent = t("queue_total", { total: totalText(page) });
     document.querySelector(".pager-slot").replaceChildren(pager(page, (n) => {
       view.page = n;
       load();

@@ -9,7 +9,7 @@ import {
 } from "../casefile.js";
 import { has, label, t } from "../i18n.js";
 import { initConsole } from "../shell.js";
-import { clear, el, loading, notify, pager, showError, stateBadge, time } from "../ui.js";
+import { clear, el, loading, notify, pager, showError, stateBadge, time, totalText } from "../ui.js";
 
 const NEARBY_RADIUS_M = 500;
 
@@ -24,7 +24,7 @@ const view = { status: tabs[0].dataset.statusTab, page: 1, selected: null };
 async function loadCounts() {
   await Promise.all(tabs.map(async (tab) => {
     const page = await api("/cases", { query: { status: tab.dataset.statusTab, page_size: 1 } });
-    tab.querySelector(".count").textContent = page.total;
+    tab.querySelector(".count").textContent = totalText(page);
   }));
 }
 
