@@ -22,10 +22,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     check_production(app.config)
     os.makedirs(app.instance_path, exist_ok=True)
-    from reports_app.common.input import IdConverter, StrictJSONProvider
+    from reports_app.common.input import BigIdConverter, IdConverter, StrictJSONProvider
 
     app.json = StrictJSONProvider(app)
     app.url_map.converters["int"] = IdConverter
+    app.url_map.converters["bigint"] = BigIdConverter
 
     from reports_app import audit, models  # noqa: F401 - tables on the metadata; history guards
     from reports_app.auth.passwords import configure_hasher
@@ -55,7 +56,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
                                 x_proto=1)
     init_jwt(jwt)
     init_cors(app)
+    from reports_app.api_errors import ErrorResponsesPlugin
+
     api.init_app(app, spec_kwargs={
+        "extra_plugins": [ErrorResponsesPlugin()],
         "info": {"description": "Citizen field reports (phản ánh hiện trường) API"},
         "components": {"securitySchemes": {
             "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},

@@ -35,7 +35,11 @@ _DOMAIN_ERRORS: list[tuple[type[Exception], int | Mapping[str, int]]] = []
 
 
 class ErrorSchema(ma.Schema):
-    """The error payload every endpoint returns."""
+    """The error payload every endpoint returns; some errors add details of their own (the
+    case's state and version on a conflict, the photo's index on a refused upload)."""
+
+    class Meta:
+        unknown = ma.INCLUDE
 
     code = ma.fields.Integer(metadata={"description": "HTTP status"})
     status = ma.fields.String(metadata={"description": "HTTP status name"})
@@ -75,6 +79,7 @@ class JsonApi(Api):
     """flask-smorest's Api with our error shape (adds the machine-readable `error`)."""
 
     ERROR_SCHEMA = ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None  # each operation lists its errors (api_errors.py)
 
     def handle_http_exception(self, error: HTTPException) -> tuple[dict[str, Any], int, dict]:
         """Render any HTTP error, including unhandled exceptions turned into 500."""

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from flask_jwt_extended import current_user, verify_jwt_in_request
 
+from reports_app.api_errors import ROLES
 from reports_app.audit import audit_request_as
 from reports_app.errors import abort
 from reports_app.models import User
@@ -39,7 +40,9 @@ def require_roles(*roles: Role, audited: bool = False) -> Callable[[F], F]:
             return view(*args, **kwargs)
 
         doc = deepcopy(getattr(wrapper, "_apidoc", {}))
-        doc.setdefault("manual_doc", {})["security"] = BEARER
+        manual = doc.setdefault("manual_doc", {})
+        manual["security"] = BEARER
+        manual[ROLES] = sorted(str(role) for role in allowed)
         wrapper._apidoc = doc  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 

@@ -235,3 +235,15 @@ def redis_mode(app: Flask, redis_for_test: RedisForTest,
     app.extensions.pop("redis_client", None)
     yield redis_for_test
     app.extensions.pop("redis_client", None)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """The number of requests the API fuzzing sent (tests/security/test_api_fuzzing.py)."""
+    per_operation = {report.nodeid: value
+                     for reports in terminalreporter.stats.values() for report in reports
+                     for name, value in getattr(report, "user_properties", ())
+                     if name == "fuzz_requests"}
+    sent = sum(per_operation.values())
+    if sent:
+        terminalreporter.write_line(
+            f"API fuzzing: {sent} requests sent to {len(per_operation)} operations")

@@ -75,7 +75,7 @@ from sqlalchemy.orm import Session
 from reports_app.models import Agency, Area, Case, Category
 from workflows.calendar import DEFAULT_TZ, WorkingCalendar
 from workflows.counting import HANDLED_CLASSES, OPEN, TALLIED, classes_counting
-from workflows.tallies import read_histogram, read_tallies, split_window
+from workflows.tallies import histogram_rows, read_tallies, split_window
 
 log = logging.getLogger(__name__)
 
@@ -361,36 +361,67 @@ def _add_groups(into: Groups, more: Groups) -> None:
                 row[count_name] = row.get(count_name, 0) + value
 
 
-def _minutes_histogram(session: Session, where: Sequence[sa.ColumnElement[bool]]
-                       ) -> list[tuple[int, int]]:
-    """(working minutes to resolve, number of handled cases), ascending: exact percentiles."""
+def _minutes_histogram(where: Sequence[sa.ColumnElement[bool]]) -> sa.Select[Any]:
+    """(key: working minutes to resolve, n: handled cases) of the matching cases."""
     minutes = Case.resolve_working_minutes
-    stmt = (sa.select(minutes, sa.func.count())
+    return (sa.select(minutes.label("key"), sa.func.count().label("n"))
             .where(*where, Case.figure_class.in_(sorted(HANDLED_CLASSES)), minutes.is_not(None))
-            .group_by(minutes).order_by(minutes))
-    return [(int(m), int(n)) for m, n in session.execute(stmt).all()]
+            .group_by(minutes))
+
+
+def _percentiles(session: Session, parts: Sequence[sa.Select[Any]],
+                 fractions: Sequence[float]) -> list[float | None]:
+    """percentile_cont of each fraction over the histogram the parts add up to.
+
+    The database adds the parts up and ranks the buckets; only the few buckets holding the
+    ranks the fractions need come back (a national history has tens of thousands of distinct
+    minute values, and fetching them all cost more than the rest of the summary).
+    """
+    both = (sa.union_all(*parts) if len(parts) > 1 else parts[0]).subquery("parts")
+    total_n = sa.func.sum(sa.cast(both.c.n, sa.Float))  # float8 sums: integers to 2**53, fast
+    grouped = (sa.select(both.c.key, total_n.label("n")).group_by(both.c.key)
+               .having(total_n != 0).subquery("grouped"))
+    upto = sa.func.sum(grouped.c.n).over(order_by=grouped.c.key)
+    ranked = sa.select(grouped.c.key, (upto - grouped.c.n).label("before"), upto.label("upto"),
+                       sa.func.sum(grouped.c.n).over().label("total")).subquery("ranked")
+    last = sa.cast(ranked.c.total, sa.Float) - 1
+    wanted = [ranked.c.upto == ranked.c.total]
+    for fraction in fractions:
+        # The bucket of rank floor(p) and the next one's: with whole `before` and `upto`,
+        # before <= floor(p) < upto is before <= p < upto.
+        position = last * fraction
+        wanted += [sa.and_(ranked.c.before <= position, position < ranked.c.upto),
+                   sa.and_(ranked.c.before - 1 <= position, position < ranked.c.upto - 1)]
+    buckets = [(int(key), int(before), int(upto)) for key, before, upto, _total in session.execute(
+        sa.select(ranked).where(sa.or_(*wanted)).order_by(ranked.c.key)).all()]
+    return [_percentile_of_buckets(buckets, fraction) for fraction in fractions]
+
+
+def _percentile_of_buckets(buckets: Sequence[tuple[int, int, int]], fraction: float
+                           ) -> float | None:
+    """percentile_cont from (value, rank before it, rank up to it) buckets that hold the
+    ranks needed (all of them, or the ones `_percentiles` kept)."""
+    if not buckets:
+        return None
+    n = buckets[-1][2]
+    position = fraction * (n - 1)
+    low_rank = int(position)
+    high_rank = min(low_rank + 1, n - 1)
+
+    def value_at(rank: int) -> int:
+        return next(value for value, before, upto in buckets if before <= rank < upto)
+
+    low, high = value_at(low_rank), value_at(high_rank)
+    return low + (position - low_rank) * (high - low)
 
 
 def percentile(histogram: Sequence[tuple[int, int]], fraction: float) -> float | None:
     """percentile_cont over the values of a sorted (value, count) histogram; None if empty."""
-    n = sum(count for _, count in histogram)
-    if n == 0:
-        return None
-    position = fraction * (n - 1)
-    low_rank = int(position)
-    high_rank = min(low_rank + 1, n - 1)
-    low = high = None
-    seen = 0
+    buckets, seen = [], 0
     for value, count in histogram:
-        if low is None and low_rank < seen + count:
-            low = value
-        if high_rank < seen + count:
-            high = value
-            break
+        buckets.append((value, seen, seen + count))
         seen += count
-    assert low is not None
-    assert high is not None
-    return low + (position - low_rank) * (high - low)
+    return _percentile_of_buckets(buckets, fraction) if seen else None
 
 
 def _hours(minutes: float | None) -> float | None:
@@ -415,15 +446,15 @@ def _labels(session: Session, name: str, keys: Iterable[int | None]
 
 
 def _scanned(session: Session, where: Sequence[sa.ColumnElement[bool]], as_of: datetime,
-             wanted: Sequence[str]) -> tuple[Groups, list[tuple[int, int]]]:
-    """Groups and histogram read from the matching cases themselves."""
+             wanted: Sequence[str]) -> tuple[Groups, list[sa.Select[Any]]]:
+    """Groups read from the matching cases themselves, and their histogram's query."""
     return (_counted(session, where, _base_conditions(as_of), wanted),
-            _minutes_histogram(session, where))
+            [_minutes_histogram(where)])
 
 
 def _tallied(session: Session, window: Window, as_of: datetime, zone: ZoneInfo,
-             wanted: Sequence[str]) -> tuple[Groups, list[tuple[int, int]]] | None:
-    """Groups and histogram from the tallies, for the window's whole days and months, plus
+             wanted: Sequence[str]) -> tuple[Groups, list[sa.Select[Any]]] | None:
+    """Groups and the histogram's queries from the tallies, for the window's whole days and months, plus
     the cases of its partial days and the open cases past a deadline (which depends on
     `as_of`); None when the window holds no whole day."""
     span = split_window(window.start, window.end, zone)
@@ -435,18 +466,17 @@ def _tallied(session: Session, window: Window, as_of: datetime, zone: ZoneInfo,
                                                  tallied["category"].values())
                                        for name in TALLIED}}}
     groups.update({name: tallied[name] for name in wanted})
-    histogram = read_histogram(session, span)
+    histogram = [rows for rows in (histogram_rows(span),) if rows is not None]
     no_overdue = {name: c for name, c in _base_conditions(as_of).items()
                   if name != "open_overdue"}
     for start, end in span.partial:
         where = [Case.submitted_at >= start, Case.submitted_at < end]
         _add_groups(groups, _counted(session, where, no_overdue, wanted))
-        for minutes, n in _minutes_histogram(session, where):
-            histogram[minutes] = histogram.get(minutes, 0) + n
+        histogram.append(_minutes_histogram(where))
     overdue = [Case.submitted_at >= window.start, Case.submitted_at < window.end,
                _overdue_condition(as_of)]
     _add_groups(groups, _counted(session, overdue, {"open_overdue": None}, wanted))
-    return groups, sorted(histogram.items())
+    return groups, histogram
 
 
 def compute_summary(session: Session, window: Window, as_of: datetime, *,
@@ -477,9 +507,9 @@ def compute_summary(session: Session, window: Window, as_of: datetime, *,
     if read is None:
         read = _scanned(session, _conditions(session, window, filters), as_of, wanted)
     groups, histogram = read
+    median, p90 = _percentiles(session, histogram, (0.5, 0.9))
     totals = Figures(counts_from_base(groups["total"].get(None, {})),
-                     median_hours_to_resolve=_hours(percentile(histogram, 0.5)),
-                     p90_hours_to_resolve=_hours(percentile(histogram, 0.9)))
+                     median_hours_to_resolve=_hours(median), p90_hours_to_resolve=_hours(p90))
     breakdown_rows: dict[str, list[BreakdownRow]] = {}
     for name in wanted:
         per_key = groups.get(name, {})

@@ -388,11 +388,10 @@ def read_tallies(session: Session, span: Span, dimensions: Iterable[str]
     return result
 
 
-def read_histogram(session: Session, span: Span) -> dict[int, int]:
-    """Handled cases per working minutes to resolve over the span's whole days and months."""
+def histogram_rows(span: Span) -> sa.Select[Any] | None:
+    """(key: working minutes to resolve, n: handled cases) over the span's whole days and
+    months, one row per tally row (to be added up with the partial days' cases)."""
     if not span.tallied:
-        return {}
+        return None
     both = _union(span, [MINUTES], ["handled"])
-    stmt = (sa.select(both.c.key_id, sa.func.sum(both.c.handled)).group_by(both.c.key_id)
-            .having(sa.func.sum(both.c.handled) != 0))
-    return {int(key): int(handled) for key, handled in session.execute(stmt).all()}
+    return sa.select(both.c.key_id.label("key"), both.c.handled.label("n"))

@@ -38,6 +38,10 @@ blp = Blueprint("admin", __name__, url_prefix="/api/v1/admin",
 ADMIN = require_roles(Role.ADMIN, audited=True)
 
 
+DUPLICATE = ("duplicate_code / duplicate_rule / account_exists: another row already has this "
+             "code, rule, phone or e-mail")
+
+
 def _get_or_404(model: type, item_id: int) -> Any:
     obj = db.session.get(model, item_id)
     if obj is None:
@@ -81,6 +85,7 @@ def register_crud(path: str, name: str, resource: Resource, out_schema: type[ma.
         @ADMIN
         @blp.arguments(in_schema)
         @blp.response(201, out_schema)
+        @blp.alt_response(409, description=DUPLICATE)
         def post(self, data: dict[str, Any]) -> Any:
             obj = do_create(data)
             db.session.commit()
@@ -96,6 +101,7 @@ def register_crud(path: str, name: str, resource: Resource, out_schema: type[ma.
         @ADMIN
         @blp.arguments(patch_schema)
         @blp.response(200, out_schema)
+        @blp.alt_response(409, description=DUPLICATE)
         def patch(self, data: dict[str, Any], item_id: int) -> Any:
             obj = do_update(_get_or_404(resource.model, item_id), data)
             db.session.commit()

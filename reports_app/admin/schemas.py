@@ -189,8 +189,9 @@ class CategoryInSchema(StrictSchema):
 
     @ma.validates("fields_")
     def unique_field_codes(self, value: list[dict[str, Any]], **_kwargs: Any) -> None:
-        """Attribute codes identify answers, so they must not repeat."""
-        codes = [f["code"] for f in value]
+        """Attribute codes identify answers, so they must not repeat (an attribute refused on
+        its own, without a code, has its own error already)."""
+        codes = [f["code"] for f in value if "code" in f]
         if len(codes) != len(set(codes)):
             raise ma.ValidationError("Attribute codes must be unique.")
 

@@ -15,6 +15,7 @@ from flask_jwt_extended import (
 )
 from jwt.exceptions import PyJWTError
 
+from reports_app.api_errors import RATE_LIMITED
 from reports_app.auth.schemas import (
     AccessTokenSchema,
     LoginSchema,
@@ -49,6 +50,8 @@ class Register(MethodView):
 
     @blp.arguments(RegisterSchema)
     @blp.response(201, TokensSchema)
+    @blp.alt_response(409, description="account_exists: the phone or e-mail has an account")
+    @blp.alt_response(429, description=RATE_LIMITED)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Sign up as a citizen and receive tokens."""
         user = create_user(role=Role.CITIZEN, region=current_app.config["PHONE_REGION"], **data)
@@ -66,6 +69,9 @@ class Login(MethodView):
 
     @blp.arguments(LoginSchema)
     @blp.response(200, TokensSchema)
+    @blp.alt_response(401, description="invalid_credentials")
+    @blp.alt_response(403, description="account_inactive")
+    @blp.alt_response(429, description=RATE_LIMITED)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Sign in with a phone number or e-mail and a password (locked after repeated failures)."""
         check_login_lockout(data["username"])

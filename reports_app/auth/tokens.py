@@ -9,7 +9,7 @@ from flask import jsonify
 from flask_jwt_extended import JWTManager, create_access_token, create_refresh_token
 from werkzeug.http import HTTP_STATUS_CODES
 
-from reports_app.common.input import INT64_MAX
+from reports_app.common.input import INT32_MAX
 from reports_app.errors import error_payload
 from reports_app.extensions import db
 from reports_app.i18n import message
@@ -58,7 +58,7 @@ def init_jwt(jwt: JWTManager) -> None:
     @jwt.user_lookup_loader
     def _lookup(_header: dict, payload: dict) -> User | None:
         subject = str(payload.get("sub", ""))
-        if not subject.isdecimal() or int(subject) > INT64_MAX:
+        if not subject.isdecimal() or int(subject) > INT32_MAX:
             return None
         user = db.session.get(User, int(subject))
         return user if user is not None and user.is_active else None

@@ -100,7 +100,7 @@ class Cases(MethodView):
         return jsonify(schema(page))
 
 
-@blp.route("/cases/<int:case_id>")
+@blp.route("/cases/<bigint:case_id>")
 class CaseItem(MethodView):
     @CONSOLE
     @blp.response(200, s.OperatorCaseSchema, description=(
@@ -112,7 +112,7 @@ class CaseItem(MethodView):
         return _case_file(get_visible_case(current_user, case_id))
 
 
-@blp.route("/cases/<int:case_id>/actions/<action>")
+@blp.route("/cases/<bigint:case_id>/actions/<action>")
 class CaseAction(MethodView):
     @CONSOLE
     @blp.doc(**_body_doc(s.ActionBodySchema, s.ActionFormSchema))
@@ -128,7 +128,7 @@ class CaseAction(MethodView):
         return _case_file(act_on_case(current_user, case_id, action, body, uploads))
 
 
-@blp.route("/reports/<int:case_id>/info")
+@blp.route("/reports/<bigint:case_id>/info")
 class ReportInfo(MethodView):
     @SIGNED_IN
     @blp.doc(**_body_doc(s.InfoBodySchema, s.InfoFormSchema))

@@ -71,7 +71,8 @@ class ActionBodySchema(StrictSchema):
     reason = text(max_len=500, allow_none=True,
                   metadata={"description": "Why; a reason code for reject"})
     agency_id = fields.Integer(allow_none=True, validate=validate.Range(min=1))
-    duplicate_of = fields.Integer(allow_none=True, validate=validate.Range(min=1))
+    duplicate_of = fields.Integer(allow_none=True, validate=validate.Range(min=1),
+                                  metadata={"int64": True})
     due_at = fields.AwareDateTime(allow_none=True)
     decision = text(max_len=20, allow_none=True)
     priority = text(max_len=20, allow_none=True)

@@ -28,6 +28,7 @@ MAX_JSON_DEPTH = 32
 """Arrays and objects inside each other; our deepest documents (GeoJSON MultiPolygons inside a
 FeatureCollection) need 7."""
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 """What an integer column holds; a larger id names nothing."""
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -107,9 +108,17 @@ class StrictJSONProvider(DefaultJSONProvider):
 
 
 class IdConverter(IntegerConverter):
-    """`<int:…>` path parts: a number beyond a 64-bit column names nothing (404), rather than
-    overflowing the database driver."""
+    """`<int:…>` path parts, ids of reference rows and accounts (32-bit columns): a larger
+    number names nothing (404), rather than overflowing the column in the database."""
+
+    MAX = INT32_MAX
 
     def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", INT64_MAX)
+        kwargs.setdefault("max", self.MAX)
         super().__init__(url_map, *args, **kwargs)
+
+
+class BigIdConverter(IdConverter):
+    """`<bigint:…>` path parts: ids of cases and what grows with them (64-bit columns)."""
+
+    MAX = INT64_MAX

@@ -8,12 +8,12 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from reports_app.common.input import INT64_MAX, INT64_MIN, normalise_input
+from reports_app.common.input import INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, normalise_input
 from workflows.text import disallowed_character
 
 
 class InputSchema(ma.Schema):
-    """Every schema that reads client input: text in NFC at any depth, integers that fit a
+    """Every schema that reads client input: text in NFC at any depth, integers that fit their
     column (a larger id is a field error, not a database overflow)."""
 
     @ma.pre_load
@@ -24,11 +24,26 @@ class InputSchema(ma.Schema):
             data = {key: data[key] for key in data}
         return normalise_input(data)
 
+    @ma.pre_load
+    def refuse_fractions(self, data: Any, **_kwargs: Any) -> Any:
+        """An integer field given 2.5 (or 1e-42) is refused, not truncated to 2 (or 0)."""
+        if not isinstance(data, Mapping):
+            return data
+        errors = {key: ["Not a valid integer."]
+                  for key, field in ((f.data_key or name, f) for name, f in self.load_fields.items())
+                  if isinstance(field, fields.Integer) and isinstance(data.get(key), float)
+                  and not data[key].is_integer()}
+        if errors:
+            raise ma.ValidationError(errors)
+        return data
+
     def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
-        """Bound every integer field to the 64-bit range of our columns."""
+        """Bound every integer field to the range of its column: 32 bits, or 64 for a field
+        marked `metadata={"int64": True}` (a case's id)."""
         if isinstance(field_obj, fields.Integer):
-            field_obj.validators = [*field_obj.validators,
-                                    validate.Range(min=INT64_MIN, max=INT64_MAX)]
+            wide = field_obj.metadata.get("int64")
+            field_obj.validators = [*field_obj.validators, validate.Range(
+                min=INT64_MIN if wide else INT32_MIN, max=INT64_MAX if wide else INT32_MAX)]
 
 
 class StrictSchema(InputSchema):

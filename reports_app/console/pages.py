@@ -208,7 +208,7 @@ def queue() -> Response:
     return _console("queue")
 
 
-@pages.get("/console/cases/<int:case_id>")
+@pages.get("/console/cases/<bigint:case_id>")
 def case_page(case_id: int) -> Response:
     """One case: photos, place, timeline and the actions the workflow allows this user."""
     return render_page("console/case.html", title_key="case_title", page="case",

@@ -21,7 +21,7 @@ blp = Blueprint("feedback", __name__, url_prefix="/api/v1/reports",
                 description="Citizens rate the result of their reports")
 
 
-@blp.route("/<int:case_id>/feedback")
+@blp.route("/<bigint:case_id>/feedback")
 class ReportFeedback(MethodView):
     @require_roles()
     @blp.arguments(s.FeedbackSchema)

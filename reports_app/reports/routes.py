@@ -12,6 +12,7 @@ from flask_jwt_extended import current_user
 from werkzeug.datastructures import CombinedMultiDict
 
 from media import MissingFile, is_private
+from reports_app.api_errors import RATE_LIMITED
 from reports_app.common.blueprint import Blueprint, StrictParser
 from reports_app.common.schemas import PageArgs, page_of
 from reports_app.errors import abort
@@ -83,6 +84,7 @@ class Reports(MethodView):
                                        "Idempotency-Key is still running (see Retry-After)")
     @blp.alt_response(413, description="file_too_large / image_too_large, with the photo index")
     @blp.alt_response(415, description="unsupported_media_type, with the photo index")
+    @blp.alt_response(429, description=RATE_LIMITED)
     def post(self, headers: dict[str, Any], form: dict[str, Any]) -> Response:
         """Send a report with 1 to 5 geotagged photos (multipart); retries are idempotent."""
         result = service.submit_from_app(current_user, form, request.form.items(multi=True),
@@ -103,7 +105,7 @@ class MyReports(MethodView):
         return service.my_reports(current_user, args["page"], args["page_size"])
 
 
-@blp.route("/api/v1/reports/<int:case_id>", endpoint="Report")
+@blp.route("/api/v1/reports/<bigint:case_id>", endpoint="Report")
 class Report(MethodView):
     @SIGNED_IN
     @blp.response(200, s.ReportSchema)

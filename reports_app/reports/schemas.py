@@ -338,7 +338,7 @@ class ReportSummarySchema(ma.Schema):
     address = fields.String(allow_none=True)
     submitted_at = fields.DateTime()
     updated_at = fields.DateTime()
-    due_at = fields.Function(_due_at, metadata={"type": "string", "format": "date-time",
+    due_at = fields.Function(_due_at, allow_none=True, metadata={"type": "string", "format": "date-time",
                                                 "description": "the running step's deadline"})
     thumb_url = fields.Method("first_thumb", allow_none=True)
     relation = fields.Function(lambda c: _relation(c), metadata={
@@ -365,18 +365,18 @@ class ReportSchema(ma.Schema):
     accuracy_m = fields.Float(allow_none=True)
     location_source = fields.String(allow_none=True, metadata={"description": "app or exif"})
     address = fields.String(allow_none=True)
-    area = fields.Function(lambda c: area_view(c.area), metadata={"type": "object"})
+    area = fields.Function(lambda c: area_view(c.area), allow_none=True, metadata={"type": "object"})
     captured_at = fields.DateTime(allow_none=True)
     is_public = fields.Boolean()
     is_anonymous = fields.Boolean()
     submitted_at = fields.DateTime()
     updated_at = fields.DateTime()
-    due_at = fields.Function(_due_at, metadata={"type": "string", "format": "date-time"})
+    due_at = fields.Function(_due_at, allow_none=True, metadata={"type": "string", "format": "date-time"})
     resolve_due_at = fields.DateTime(allow_none=True)
-    agency = fields.Function(_agency, metadata={"type": "object"})
+    agency = fields.Function(_agency, allow_none=True, metadata={"type": "object"})
     public_reply = fields.String(allow_none=True)
     reject_reason = fields.String(allow_none=True)
-    duplicate_of = fields.Function(_duplicate_of, metadata={"type": "object"})
+    duplicate_of = fields.Function(_duplicate_of, allow_none=True, metadata={"type": "object"})
     latest_rating = fields.String(allow_none=True)
     photos = fields.Method("visible_photos", metadata={"type": "array"})
     timeline = fields.Method("public_events", metadata={"type": "array"})
@@ -407,16 +407,17 @@ class PublicReportSchema(ma.Schema):
     lat = fields.Float(allow_none=True)
     lon = fields.Float(allow_none=True)
     address = fields.String(allow_none=True)
-    area = fields.Function(lambda c: area_view(c.area), metadata={"type": "object"})
-    agency = fields.Function(_agency, metadata={"type": "object"})
+    area = fields.Function(lambda c: area_view(c.area), allow_none=True, metadata={"type": "object"})
+    agency = fields.Function(_agency, allow_none=True, metadata={"type": "object"})
     submitted_at = fields.DateTime()
     updated_at = fields.DateTime()
-    due_at = fields.Function(_due_at, metadata={"type": "string", "format": "date-time",
+    due_at = fields.Function(_due_at, allow_none=True, metadata={"type": "string", "format": "date-time",
                                                 "description": "the running step's deadline"})
     resolve_due_at = fields.DateTime(allow_none=True,
                                      metadata={"description": "the deadline to resolve"})
     resolved_at = fields.Function(
         lambda c: c.resolved_at.isoformat() if c.resolved_at and c.state in DONE_STATES else None,
+        allow_none=True,
         metadata={"type": "string", "format": "date-time", "description": "date handled"})
     public_reply = fields.String(allow_none=True)
     reject_reason = fields.String(allow_none=True)

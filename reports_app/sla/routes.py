@@ -36,11 +36,12 @@ class SlaEvents(MethodView):
         return list_sla_events(args, app_calendar(), utcnow())
 
 
-@blp.route("/breaches/<int:event_id>/acknowledge")
+@blp.route("/breaches/<bigint:event_id>/acknowledge")
 class AcknowledgeSlaEvent(MethodView):
     @require_roles(Role.SUPERVISOR, Role.ADMIN)
     @blp.arguments(s.AcknowledgeSchema)
     @blp.response(200, s.SlaEventSchema)
+    @blp.alt_response(409, description="already_acknowledged: the first note stands")
     def post(self, data: dict[str, Any], event_id: int) -> dict[str, Any]:
         """Acknowledge a breach or warning with a note (once; the first note stands)."""
         now = utcnow()
@@ -54,7 +55,7 @@ class AcknowledgeSlaEvent(MethodView):
         return sla_event_item(event, app_calendar(), now)
 
 
-@blp.route("/cases/<int:case_id>")
+@blp.route("/cases/<bigint:case_id>")
 class CaseClocks(MethodView):
     @require_roles(Role.SUPERVISOR, Role.ADMIN, Role.OPERATOR, Role.STAFF)
     @blp.response(200, s.CaseClocksSchema)

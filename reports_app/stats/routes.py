@@ -7,6 +7,7 @@ from typing import Any
 from flask import Response, current_app
 from flask.views import MethodView
 
+from reports_app.api_errors import ALSO_AS
 from reports_app.common.blueprint import Blueprint
 from reports_app.db import utcnow
 from reports_app.errors import abort
@@ -72,6 +73,7 @@ class MonthlySummaryView(MethodView):
                   "with a byte-order mark (text/csv), with format=html a printable page with "
                   "charts drawn as inline SVG (text/html)")
     @blp.alt_response(404, description="summary_not_built: the month has not been built yet")
+    @blp.doc(**{ALSO_AS: ["text/csv", "text/html"]})
     def get(self, args: dict[str, Any], month: str) -> Any:
         """A kept monthly summary (YYYY-MM) as JSON, CSV or a printable HTML page.
 

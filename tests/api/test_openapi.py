@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from openapi_spec_validator import validate
 
 
@@ -21,7 +23,7 @@ def test_every_api_route_is_documented(app, client):
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1") or rule.endpoint.startswith("api-docs"):
             continue
-        path = rule.rule.replace("<int:", "{").replace("<", "{").replace(">", "}")
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
         assert path in paths, path
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             operation = paths[path][method.lower()]
