@@ -27,7 +27,21 @@ class StrictParser(FlaskParser):
         return parse_json(req.get_data(cache=True))
 
 
+def _has_fields(data: Any) -> bool:
+    """A required JSON body must say something: no body, or `{}`, is refused."""
+    if not data:
+        raise ma.ValidationError("A JSON body with at least one field is required.")
+    return True
+
+
 class Blueprint(flask_smorest.Blueprint):
-    """Every API blueprint: arguments are read by the strict parser."""
+    """Every API blueprint: arguments are read by the strict parser, and a JSON body the
+    document calls required is required (a PATCH without one changed nothing and said 200)."""
 
     ARGUMENTS_PARSER = StrictParser()
+
+    def arguments(self, schema: Any, *, location: str = "json", required: bool = True,
+                  **kwargs: Any) -> Any:
+        if location == "json" and required and "validate" not in kwargs:
+            kwargs["validate"] = _has_fields
+        return super().arguments(schema, location=location, required=required, **kwargs)

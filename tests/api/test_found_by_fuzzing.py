@@ -90,3 +90,11 @@ def test_the_error_schema_allows_the_details_some_errors_add(client):
     """A stale version's 409 carries the case's state and version."""
     spec = client.get("/api/v1/openapi.json").get_json()
     assert spec["components"]["schemas"]["Error"].get("additionalProperties", True) is not False
+
+
+@pytest.mark.parametrize("body", [None, {}])
+def test_a_patch_without_a_body_is_refused(client, admin, body):
+    """It answered 200 and changed nothing; the document says the body is required."""
+    area = factories.make_area("W9")
+    response = client.patch(f"/api/v1/admin/areas/{area.id}", json=body, headers=admin)
+    assert response.status_code == 422
