@@ -111,7 +111,8 @@ def _retry(server: Server, token: str, item: Submission) -> None:
         reply = _post(server, token, item)
         if reply.status == 409 and reply.json()["error"] == "request_in_progress":
             wait = int(reply.headers["retry-after"])
-            assert 1 <= wait <= RETRY_AFTER_MAX, f"Retry-After {wait} s for a request in progress"
+            assert wait in range(1, RETRY_AFTER_MAX + 1), \
+                f"Retry-After {wait} s for a request in progress"
             pause(wait)
             return False
         item.retried = reply

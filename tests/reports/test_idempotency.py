@@ -133,13 +133,10 @@ def test_request_hash_ignores_field_order_but_not_photo_bytes():
     assert request_hash(fields, photos) != request_hash(fields[:1], photos)
 
 
-@pytest.mark.postgres_only
-def test_two_simultaneous_retries_create_one_report(app, refdata, citizen, is_postgres):
-    """Two copies of a request racing with the same key: exactly one report exists."""
-    if not is_postgres:
-        pytest.skip("needs concurrent database sessions (PostgreSQL)")
-    headers = {**auth_headers(citizen), "Idempotency-Key": "race-7f3a"}
-    payload, content_type = multipart(form(photos=[jpeg(size=(1200, 900))]))
+def race_two_copies(app: Any, headers: dict[str, str], data: dict[str, Any]) -> list[Any]:
+    """Send two copies of one submission at the same moment; both must get the report (or
+    the second a 409 while the first runs). Returns the 201 answers."""
+    payload, content_type = multipart(data)
 
     def send() -> Any:
         return app.test_client().post("/api/v1/reports", data=payload, headers=headers,
@@ -150,6 +147,16 @@ def test_two_simultaneous_retries_create_one_report(app, refdata, citizen, is_po
     assert statuses in ([201, 201], [201, 409]), [r.get_json() for r in results]
     created = [r for r in results if r.status_code == 201]
     assert all(r.get_json() == created[0].get_json() for r in created)
+    return created
+
+
+@pytest.mark.postgres_only
+def test_two_simultaneous_retries_create_one_report(app, refdata, citizen, is_postgres):
+    """Two copies of a request racing with the same key: exactly one report exists."""
+    if not is_postgres:
+        pytest.skip("needs concurrent database sessions (PostgreSQL)")
+    headers = {**auth_headers(citizen), "Idempotency-Key": "race-7f3a"}
+    created = race_two_copies(app, headers, form(photos=[jpeg(size=(1200, 900))]))
     assert sum("Idempotent-Replayed" not in r.headers for r in created) == 1
     assert _cases() == 1
     assert db.session.scalar(sa.select(sa.func.count()).select_from(IdempotencyKey)) == 1

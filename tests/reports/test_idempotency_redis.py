@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -15,10 +14,9 @@ from reports_app.db import utcnow
 from reports_app.extensions import db
 from reports_app.models import Case, IdempotencyKey
 from reports_app.reports import idempotency
-from tests.concurrency import at_once
 from tests.factories import auth_headers
-from tests.reports.conftest import counts, form, multipart, png_bomb
-from tests.reports.test_idempotency import _digest_of
+from tests.reports.conftest import counts, form, png_bomb
+from tests.reports.test_idempotency import _digest_of, race_two_copies
 
 
 def _cases() -> int:
@@ -208,16 +206,6 @@ def test_two_simultaneous_retries_create_one_report(app, refdata, citizen, is_po
     if not is_postgres:
         pytest.skip("needs concurrent database sessions (PostgreSQL)")
     headers = {**auth_headers(citizen), "Idempotency-Key": "race-redis"}
-    payload, content_type = multipart(form())
-
-    def send() -> Any:
-        return app.test_client().post("/api/v1/reports", data=payload, headers=headers,
-                                      content_type=content_type)
-
-    results = at_once(send, send)
-    statuses = sorted(r.status_code for r in results)
-    assert statuses in ([201, 201], [201, 409]), [r.get_json() for r in results]
-    created = [r for r in results if r.status_code == 201]
-    assert all(r.get_json() == created[0].get_json() for r in created)
+    race_two_copies(app, headers, form())
     assert _cases() == 1
     assert db.session.scalar(sa.select(sa.func.count()).select_from(IdempotencyKey)) == 1
