@@ -3,6 +3,8 @@
 Imports neither Flask nor the application: the web side maps `MediaError.code` to HTTP statuses.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from media.derive import Derivative
 from media.errors import (
     BrokenImage,
@@ -18,9 +20,11 @@ from media.keys import StoredObject, content_hash_of, is_private, photo_keys
 from media.local_storage import LocalStorage
 from media.persist import delete_keys, store_processed
 from media.pipeline import Limits, ProcessedPhoto, check_photo_count, process_photo
-from media.s3_storage import S3Storage
 from media.sniff import detect_format
 from media.storage import Storage, storage_from_config
+
+if TYPE_CHECKING:
+    from media.s3_storage import S3Storage
 
 __all__ = [
     "BrokenImage",
@@ -49,3 +53,12 @@ __all__ = [
     "store_processed",
     "storage_from_config",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """`media.S3Storage`, imported on first use: it loads botocore, which local storage never needs."""
+    if name == "S3Storage":
+        from media.s3_storage import S3Storage
+
+        return S3Storage
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,7 +9,6 @@ from typing import Protocol, runtime_checkable
 
 from media.keys import StoredObject
 from media.local_storage import LocalStorage
-from media.s3_storage import S3Storage
 
 
 @runtime_checkable
@@ -47,6 +46,8 @@ def storage_from_config(config: Mapping[str, object]) -> Storage:
         bucket = _setting(config, "S3_BUCKET")
         if not bucket:
             raise ValueError("MEDIA_STORAGE=s3 needs S3_BUCKET")
+        from media.s3_storage import S3Storage  # botocore: loaded only with MEDIA_STORAGE=s3
+
         return S3Storage(
             bucket,
             endpoint_url=_setting(config, "S3_ENDPOINT_URL"),

@@ -7,9 +7,6 @@ from typing import Any
 
 from flask import Flask
 
-MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                              "migrations")
-
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app from the environment, with optional overrides for tests."""
@@ -33,8 +30,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from reports_app.auth.tokens import init_jwt
     from reports_app.cli import register_cli
     from reports_app.cors import init_cors
+    from reports_app.db_connections import init_connections
     from reports_app.errors import register_error_handlers
-    from reports_app.extensions import api, db, jwt, migrate
+    from reports_app.extensions import api, db, jwt
     from reports_app.observability import configure_logging, init_request_hooks
     from reports_app.ratelimits import init_limiter
     from reports_app.routes import register_blueprints
@@ -46,7 +44,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     configure_hasher(app.config["PASSWORD_TIME_COST"], app.config["PASSWORD_MEMORY_KIB"])
     install_tally_hooks()
     db.init_app(app)
-    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
+    init_connections(app, db)
     jwt.init_app(app)
     init_limiter(app)
     if app.config["PROXY_FIX_X_FOR"]:

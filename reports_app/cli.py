@@ -1,4 +1,4 @@
-"""Command-line tools: `flask --app wsgi demo`, `users create`, `media cleanup`."""
+"""Command-line tools: `flask --app wsgi demo`, `users create`, `media cleanup`, `db`."""
 
 from __future__ import annotations
 
@@ -80,6 +80,7 @@ def media_cleanup_command(grace_minutes: int | None) -> None:
 def register_cli(app: Flask) -> None:
     """Attach the commands to `flask`."""
     from reports_app.cases.cli import docs_cli
+    from reports_app.migrations_setup import LazyMigrationsGroup
     from reports_app.stats.cli import simulate_command, stats_cli
 
     app.cli.add_command(users_cli)
@@ -88,3 +89,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(simulate_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(docs_cli)
+    app.cli.add_command(LazyMigrationsGroup(app))

@@ -49,6 +49,7 @@ def load_config(instance_path: str, env: os._Environ[str] | dict[str, str] | Non
     db_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'reports.sqlite3'}"
     redis_prefix = env.get("REDIS_KEY_PREFIX", "reports_app")
     redis_timeout = float(env.get("REDIS_TIMEOUT_SECONDS", "1"))
+    ping_after_idle = float(env.get("DB_PING_AFTER_IDLE_SECONDS", "10"))
     return {
         "APP_ENV": environment,
         "SECRET_KEY": env.get("SECRET_KEY") or env.get("JWT_SECRET_KEY") or DEV_SECRET,
@@ -59,7 +60,9 @@ def load_config(instance_path: str, env: os._Environ[str] | dict[str, str] | Non
         "SQLALCHEMY_DATABASE_URI": database_url(db_url),
         "PASSWORD_TIME_COST": int(env.get("PASSWORD_TIME_COST", "3")),
         "PASSWORD_MEMORY_KIB": int(env.get("PASSWORD_MEMORY_KIB", "65536")),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Ping a pooled connection only after it sat idle this long (0: before every use).
+        "DB_PING_AFTER_IDLE_SECONDS": ping_after_idle,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": ping_after_idle <= 0},
         "MEDIA_STORAGE": env.get("MEDIA_STORAGE", "local"),
         "MEDIA_ROOT": env.get("MEDIA_ROOT") or str(instance / "media"),
         "S3_BUCKET": env.get("S3_BUCKET"),

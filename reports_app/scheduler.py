@@ -26,19 +26,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from apscheduler.events import EVENT_SCHEDULER_START, SchedulerEvent
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.base import BaseScheduler
-from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 from flask.cli import AppGroup
 
 from reports_app.db import utcnow
 from reports_app.extensions import db
 from workflows.jobs import Job, JobContext, declared_jobs
+
+if TYPE_CHECKING:
+    from apscheduler.events import SchedulerEvent
+    from apscheduler.schedulers.base import BaseScheduler
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,10 @@ def _jobs_by_id() -> dict[str, Job]:
 
 def build_scheduler(app: Flask, *, blocking: bool = False) -> BaseScheduler:
     """A scheduler with every declared job, in the office's time zone."""
+    # Only the scheduler process and the dev server build one, so API workers never load it.
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
     grace = int(app.config.get("SCHEDULER_MISFIRE_GRACE_SECONDS", DEFAULT_MISFIRE_GRACE_SECONDS))
     cls = BlockingScheduler if blocking else BackgroundScheduler
     scheduler = cls(timezone=app.config["TIMEZONE"], job_defaults={
@@ -181,6 +185,7 @@ def _run_once(app: Flask, job_ids: tuple[str, ...]) -> None:
               help="Only this job (repeatable); default: every declared job.")
 def scheduler_command(once: bool, job_ids: tuple[str, ...]) -> None:
     """Run the scheduled jobs in this process (production: one such process per deployment)."""
+    from apscheduler.events import EVENT_SCHEDULER_START
     from flask import current_app
 
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 from flask_migrate import check
@@ -49,6 +55,35 @@ def test_postgres_urls_use_the_installed_driver(monkeypatch, tmp_path):
     monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
     monkeypatch.setenv("DATABASE_URL", "postgresql://u@h/db")
     assert create_app().config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@h/db"
+
+
+OPTIONAL_BACKENDS = ("alembic", "flask_migrate", "redis", "geopy", "requests", "botocore", "boto3",
+                     "apscheduler")
+"""Packages an API worker with the default config never uses: loading them costs each worker."""
+
+_BOOT_THEN_MIGRATE = f"""
+import json, sys
+from reports_app import create_app
+app = create_app()
+loaded = sorted({{m.split(".")[0] for m in sys.modules}} & set({OPTIONAL_BACKENDS!r}))
+heads = app.test_cli_runner().invoke(args=["db", "heads"])
+print(json.dumps({{"loaded": loaded, "heads": heads.output, "exit_code": heads.exit_code}}))
+"""
+
+
+def test_the_app_loads_no_optional_backend_until_a_migration_runs(tmp_path):
+    """Built like an API worker, the app imports neither Alembic, Redis, geopy, botocore nor
+    APScheduler; `flask db` still loads Flask-Migrate and works."""
+    unset = {"DATABASE_URL", "REDIS_URL", "GEOCODER", "MEDIA_STORAGE", "SCHEDULER_ENABLED"}
+    env = {**{k: v for k, v in os.environ.items() if k not in unset}, "APP_ENV": "production",
+           "JWT_SECRET_KEY": "j" * 40, "SECRET_KEY": "s" * 40, "INSTANCE_PATH": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-c", _BOOT_THEN_MIGRATE],  # noqa: S603 - our own code
+                            cwd=Path(__file__).resolve().parents[1], env=env, capture_output=True,
+                            text=True, timeout=120, check=True)
+    outcome = json.loads(result.stdout.splitlines()[-1])
+    assert outcome["loaded"] == []
+    assert outcome["exit_code"] == 0, outcome["heads"]
+    assert "(head)" in outcome["heads"]
 
 
 def test_models_and_migrations_agree(app):

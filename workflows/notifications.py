@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from reports_app.db import utcnow
 from reports_app.models import Case, CaseEvent, CaseFollower, OutboxMessage, User
+from workflows.inserts import insert_or_skip
 from workflows.machine import Action, Recipient, Transition
 from workflows.roles import Role
 from workflows.states import STATE_LABELS, CaseState, RejectReason
@@ -115,32 +118,49 @@ def enqueue(session: Session, *, dedupe_key: str, topic: str, case: Case | None,
 
 
 def enqueue_many(session: Session, messages: Sequence[Mapping[str, Any]]) -> None:
-    """`enqueue` for many messages at once: one lookup of the keys already queued, one insert.
+    """`enqueue` for many messages at once: one statement, no lookup.
 
-    An agency of a big city has a hundred staff; asked one by one, the lookups would also
-    flush each new message on its own (autoflush), two round trips per person.
+    An agency of a big city has a hundred staff. The unique dedupe key decides what is
+    already queued (ON CONFLICT DO NOTHING, also against a concurrent transaction), so a
+    retried action queues nothing twice without asking first.
     """
-    if not messages:
-        return
-    keys = [m["dedupe_key"] for m in messages]
-    with session.no_autoflush:
-        queued = set(session.scalars(sa.select(OutboxMessage.dedupe_key).where(
-            OutboxMessage.dedupe_key.in_(keys))))
-    pending = {o.dedupe_key for o in session.new if isinstance(o, OutboxMessage)}
+    now = utcnow()
+    rows: dict[str, dict[str, Any]] = {}
     for message in messages:
-        if message["dedupe_key"] in queued or message["dedupe_key"] in pending:
-            continue
-        pending.add(message["dedupe_key"])
-        session.add(_message(**message))
+        rows.setdefault(message["dedupe_key"], _message(**message, now=now))
+    if rows:
+        session.execute(insert_or_skip(session, OutboxMessage.__table__), list(rows.values()))
 
 
-def _message(*, dedupe_key: str, topic: str, case: Case | None, user: User | None = None,
-             agency_id: int | None = None, values: dict[str, Any] | None = None,
-             data: dict[str, Any] | None = None,
-             body: Mapping[str, str] | None = None) -> OutboxMessage:
+class Addressee(Protocol):
+    """What a message needs of its recipient: an account row or a User."""
+
+    id: int
+    language: str
+
+
+def language_of(user: Addressee | None) -> str:
+    """The recipient's language, Vietnamese when unset or unknown."""
     language = user.language if user is not None else "vi"
-    if language not in LANGUAGES:
-        language = "vi"
+    return language if language in LANGUAGES else "vi"
+
+
+def message_row(dedupe_key: str, topic: str, case_id: int | None, user: Addressee | None,
+                agency_id: int | None, payload: dict[str, Any], now: datetime
+                ) -> dict[str, Any]:
+    """An outbox row, every column given, as one bulk insert needs them."""
+    return {"dedupe_key": dedupe_key, "topic": topic, "case_id": case_id,
+            "recipient_user_id": user.id if user is not None else None,
+            "recipient_agency_id": agency_id, "language": language_of(user),
+            "channel": "default", "payload": payload, "status": "pending", "attempts": 0,
+            "next_attempt_at": now, "created_at": now}
+
+
+def _message(*, dedupe_key: str, topic: str, case: Case | None, now: datetime,
+             user: Addressee | None = None, agency_id: int | None = None,
+             values: dict[str, Any] | None = None, data: dict[str, Any] | None = None,
+             body: Mapping[str, str] | None = None) -> dict[str, Any]:
+    language = language_of(user)
     values = dict(values or {})
     if case is not None:
         values.setdefault("code", case.tracking_code)
@@ -152,10 +172,8 @@ def _message(*, dedupe_key: str, topic: str, case: Case | None, user: User | Non
                "state": str(case.state) if case else None, **(data or {})}
     if body:
         payload["body"] = body.get(language) or body.get("vi") or ""
-    return OutboxMessage(
-        dedupe_key=dedupe_key, topic=topic, case_id=case.id if case else None,
-        recipient_user_id=user.id if user else None, recipient_agency_id=agency_id,
-        language=language, payload=payload)
+    return message_row(dedupe_key, topic, case.id if case else None, user, agency_id, payload,
+                       now)
 
 
 def citizens_of(session: Session, case: Case) -> list[User]:
@@ -170,16 +188,16 @@ def citizens_of(session: Session, case: Case) -> list[User]:
     return [u for u in users.values() if u.is_active]
 
 
-def agency_staff(session: Session, agency_id: int) -> list[User]:
-    """Active staff accounts of an agency."""
-    return list(session.scalars(sa.select(User).where(
-        User.agency_id == agency_id, User.role == Role.STAFF, User.is_active.is_(True))))
+def agency_staff(session: Session, agency_id: int) -> Sequence[Addressee]:
+    """Active staff accounts of an agency (their id and language: a big agency has hundreds)."""
+    return session.execute(sa.select(User.id, User.language).where(
+        User.agency_id == agency_id, User.role == Role.STAFF, User.is_active.is_(True))).all()
 
 
-def supervisors(session: Session) -> list[User]:
+def supervisors(session: Session) -> Sequence[Addressee]:
     """Active supervisors, who hear about breaches and extension requests."""
-    return list(session.scalars(sa.select(User).where(
-        User.role == Role.SUPERVISOR, User.is_active.is_(True))))
+    return session.execute(sa.select(User.id, User.language).where(
+        User.role == Role.SUPERVISOR, User.is_active.is_(True))).all()
 
 
 def queue_for_action(session: Session, case: Case, transition: Transition, event: CaseEvent,

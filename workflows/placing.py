@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from shapely import Point, prepared
 from shapely.geometry import shape
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from reports_app.models import Area
 
@@ -17,26 +17,43 @@ _cache: dict[int, tuple[datetime, prepared.PreparedGeometry]] = {}
 _lock = threading.Lock()
 
 
-def _prepared(area_id: int, updated_at: datetime, boundary: dict) -> prepared.PreparedGeometry:
-    """Boundaries are parsed once per change, not once per report."""
+def _cached(area_id: int, updated_at: datetime) -> prepared.PreparedGeometry | None:
     with _lock:
         hit = _cache.get(area_id)
-        if hit is None or hit[0] != updated_at:
-            hit = (updated_at, prepared.prep(shape(boundary)))
-            _cache[area_id] = hit
-        return hit[1]
+    return hit[1] if hit is not None and hit[0] == updated_at else None
+
+
+def _prepare(session: Session, stale: list[int]) -> dict[int, prepared.PreparedGeometry]:
+    """Read and parse the boundaries of these areas (a province's is megabytes of JSON)."""
+    rows = session.execute(sa.select(Area.id, Area.updated_at, Area.boundary)
+                           .where(Area.id.in_(stale))).all()
+    parsed = {area_id: (updated_at, prepared.prep(shape(boundary)))
+              for area_id, updated_at, boundary in rows}
+    with _lock:
+        _cache.update(parsed)
+    return {area_id: hit[1] for area_id, hit in parsed.items()}
 
 
 def place_point(session: Session, lat: float, lon: float) -> Area | None:
-    """The deepest active area containing (lat, lon); the bounding boxes narrow it first."""
-    stmt = sa.select(Area.id, Area.updated_at, Area.boundary, Area.level).where(
+    """The deepest active area containing (lat, lon); the bounding boxes narrow it first.
+
+    Boundaries are parsed once per change, not once per report: the candidates come back as
+    ids and versions, and only a boundary not yet cached (or changed since) is read.
+    """
+    candidates = session.execute(sa.select(Area.id, Area.updated_at, Area.level).where(
         Area.is_active.is_(True), Area.min_lon <= lon, Area.max_lon >= lon,
-        Area.min_lat <= lat, Area.max_lat >= lat)
+        Area.min_lat <= lat, Area.max_lat >= lat)).all()
+    shapes = {area_id: _cached(area_id, updated_at) for area_id, updated_at, _ in candidates}
+    stale = [area_id for area_id, shape_ in shapes.items() if shape_ is None]
+    if stale:
+        shapes.update(_prepare(session, stale))
     point = Point(lon, lat)
     best: tuple[int, int] | None = None
-    for area_id, updated_at, boundary, level in session.execute(stmt):
-        if _prepared(area_id, updated_at, boundary).covers(point):
+    for area_id, _, level in candidates:
+        shape_ = shapes.get(area_id)
+        if shape_ is not None and shape_.covers(point):
             depth = _LEVEL_DEPTH.get(level, 2)
             if best is None or depth > best[0]:
                 best = (depth, area_id)
-    return session.get(Area, best[1]) if best else None
+    # The caller names and routes by the area; its own boundary is not needed again.
+    return session.get(Area, best[1], options=[defer(Area.boundary)]) if best else None

@@ -42,12 +42,13 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from reports_app.models import Case, CaseClock, OutboxMessage, SlaEvent, User
+from workflows.inserts import insert_or_skip
 from workflows.jobs import JobContext
-from workflows.notifications import LANGUAGES, render
+from workflows.notifications import language_of, message_row, render
 from workflows.roles import Role
 from workflows.sla import STEP_LABELS
 from workflows.states import STATE_LABELS, CaseState
@@ -129,16 +130,6 @@ def _ids_match(session: Session, column: sa.ColumnElement[Any], ids: list[int]
     return column.in_(ids)
 
 
-def _insert(session: Session, table: sa.Table) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING in the session's dialect."""
-    dialect = _dialect(session)
-    if dialect == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    if dialect == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing()
-    raise NotImplementedError(f"the sweeper supports PostgreSQL and SQLite, not {dialect}")
-
-
 def sweep_deadlines(session: Session, ctx: JobContext, *, batch_size: int | None = None,
                     skip_locked: bool = True) -> SweepResult:
     """Record due warnings and breaches once each and queue their notifications; flushes only."""
@@ -183,7 +174,7 @@ def _record_events(session: Session, clock_ids: list[int], now: datetime) -> lis
                       sa.literal(now, SlaEvent.recorded_at.type))
             .select_from(_CLOCKS.join(_CASES, _CASES.c.id == c.case_id).join(kinds, due))
             .where(_ids_match(session, c.id, clock_ids)))
-    stmt = (_insert(session, _EVENTS)
+    stmt = (insert_or_skip(session, _EVENTS)
             .from_select(["case_id", "clock_id", "agency_id", "step", "kind", "due_at",
                           "recorded_at"], rows)
             .returning(_EVENTS.c.id, _EVENTS.c.clock_id, _EVENTS.c.case_id, _EVENTS.c.step,
@@ -255,20 +246,15 @@ def _escalate(session: Session, events: list[sa.Row[Any]], clocks: dict[int, sa.
     # No RETURNING: the driver's executemany (a pipeline of one prepared statement on
     # psycopg) is several times faster than a multi-row VALUES of this width. Every key
     # names an event this sweep has just inserted, so none can exist yet: all are queued.
-    session.execute(_insert(session, _OUTBOX), messages)
+    session.execute(insert_or_skip(session, _OUTBOX), messages)
     return len(messages)
-
-
-def _language(user: Any) -> str:
-    return user.language if user.language in LANGUAGES else "vi"
 
 
 def _message(key: str, topic: str, case_id: int | None, user: Any, agency_id: int | None,
              payload: dict[str, Any], now: datetime) -> dict[str, Any]:
-    return {"dedupe_key": key, "topic": topic, "case_id": case_id, "recipient_user_id": user.id,
-            "recipient_agency_id": agency_id if user.role == Role.STAFF else None,
-            "language": _language(user), "channel": "default", "payload": payload,
-            "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
+    # Only staff messages are addressed as their agency's (operators hear of unassigned cases).
+    return message_row(key, topic, case_id, user, agency_id if user.role == Role.STAFF else None,
+                       payload, now)
 
 
 def outbox_row(event: Any, clock: Any, user: Any, topic: str, now: datetime,
@@ -278,7 +264,7 @@ def outbox_row(event: Any, clock: Any, user: Any, topic: str, now: datetime,
     Built here rather than through `enqueue` so that many events make one bulk insert, not
     a lookup and an insert each; tests/sla check that both give the same payload.
     """
-    language = _language(user)
+    language = language_of(user)
     state = CaseState(clock.state)
     step = STEP_LABELS[event.step]
     values = {"code": clock.tracking_code,
@@ -296,7 +282,7 @@ def outbox_row(event: Any, clock: Any, user: Any, topic: str, now: datetime,
 def digest_row(ordered: Sequence[Any], clocks: dict[int, Any], user: Any, kind: str,
                now: datetime) -> dict[str, Any]:
     """One message for many events of a kind, in id order (the first id keeps it unique)."""
-    language = _language(user)
+    language = language_of(user)
     topic = f"sla_{kind}_digest"
     codes = [clocks[e.clock_id].tracking_code for e in ordered[:DIGEST_CODES]]
     more = len(ordered) - len(codes)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import jsonify
+import sqlalchemy as sa
+from flask import jsonify, request
 from flask_jwt_extended import JWTManager, create_access_token, create_refresh_token
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -48,6 +49,31 @@ def revoke_token(decoded: dict[str, Any]) -> None:
     ))
 
 
+_ASKED = "reports_app.token_account"
+"""Where this request keeps its token's answer (the request's own, unlike `g`)."""
+
+
+def _account_and_revocation(payload: dict[str, Any]) -> tuple[User | None, bool]:
+    """The token's account and whether the token is revoked, asked in one query per request.
+
+    flask-jwt-extended asks the two questions separately (revoked first); every authenticated
+    request asks both, so the first answer keeps the account for the second.
+    """
+    jti = payload.get("jti")
+    known = request.environ.get(_ASKED)
+    if known is not None and known[0] == jti:
+        return known[1], known[2]
+    revoked = sa.exists().where(RevokedToken.jti == jti)
+    subject = str(payload.get("sub", ""))
+    row = None
+    if subject.isdecimal() and int(subject) <= INT32_MAX:
+        row = db.session.execute(sa.select(User, revoked).where(User.id == int(subject))).first()
+    answer = (row[0], bool(row[1])) if row is not None else (
+        None, bool(db.session.scalar(sa.select(revoked))))
+    request.environ[_ASKED] = (jti, *answer)
+    return answer
+
+
 def init_jwt(jwt: JWTManager) -> None:
     """Register the loaders on the JWT manager."""
 
@@ -55,18 +81,14 @@ def init_jwt(jwt: JWTManager) -> None:
     def _identity(user: User | int) -> str:
         return str(user.id if isinstance(user, User) else user)
 
-    @jwt.user_lookup_loader
-    def _lookup(_header: dict, payload: dict) -> User | None:
-        subject = str(payload.get("sub", ""))
-        if not subject.isdecimal() or int(subject) > INT32_MAX:
-            return None
-        user = db.session.get(User, int(subject))
-        return user if user is not None and user.is_active else None
-
     @jwt.token_in_blocklist_loader
     def _is_revoked(_header: dict, payload: dict) -> bool:
-        stmt = db.select(RevokedToken.id).where(RevokedToken.jti == payload["jti"])
-        return db.session.scalar(stmt) is not None
+        return _account_and_revocation(payload)[1]
+
+    @jwt.user_lookup_loader
+    def _lookup(_header: dict, payload: dict) -> User | None:
+        user = _account_and_revocation(payload)[0]
+        return user if user is not None and user.is_active else None
 
     jwt.unauthorized_loader(lambda _reason: _error(401, "unauthorized"))
     jwt.invalid_token_loader(lambda _reason: _error(401, "invalid_token"))

@@ -349,7 +349,7 @@ def case_detail(case: Case, user: User) -> dict[str, Any]:
     now = workflow_context().now
     show = sees_reporter(user)
     events = db.session.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == case.id)
-                                .options(selectinload(CaseEvent.actor))
+                                .options(joinedload(CaseEvent.actor))
                                 .order_by(CaseEvent.id)).all()
     clocks = db.session.scalars(sa.select(CaseClock).where(CaseClock.case_id == case.id)
                                 .order_by(CaseClock.id)).all()

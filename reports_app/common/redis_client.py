@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
-
-import redis
+from typing import TYPE_CHECKING, Any
 
 from reports_app.common.app_cache import per_app
+
+if TYPE_CHECKING:
+    import redis
 
 _NONE = object()
 """Cached when REDIS_URL is unset, so the config is read once per app."""
@@ -17,6 +18,8 @@ def _build(config: Mapping[str, Any]) -> Any:
     url = config.get("REDIS_URL")
     if not url:
         return _NONE
+    import redis  # optional backend: loaded only with REDIS_URL
+
     timeout = float(config.get("REDIS_TIMEOUT_SECONDS") or 1)
     # Short timeouts: Redis only speeds things up, so a stalled Redis must not stall requests.
     return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,

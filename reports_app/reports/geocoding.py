@@ -19,8 +19,6 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
-from geopy.geocoders import Nominatim
-
 from reports_app.common.app_cache import per_app
 from reports_app.extensions import db
 from reports_app.models import Area
@@ -66,9 +64,13 @@ class NominatimGeocoder:
         """`url` is the server's base URL, e.g. https://nominatim.openstreetmap.org."""
         parts = urlsplit(url if "://" in url else f"https://{url}")
         self.language = language
-        self.client = client or Nominatim(
-            user_agent=user_agent, domain=(parts.netloc + parts.path).rstrip("/"),
-            scheme=parts.scheme or "https", timeout=timeout)
+        if client is None:
+            from geopy.geocoders import Nominatim  # loaded only with GEOCODER=nominatim
+
+            client = Nominatim(
+                user_agent=user_agent, domain=(parts.netloc + parts.path).rstrip("/"),
+                scheme=parts.scheme or "https", timeout=timeout)
+        self.client = client
 
     def reverse(self, lat: float, lon: float) -> str | None:
         """The address of the nearest object Nominatim knows."""
@@ -127,8 +129,11 @@ def app_geocoder() -> Geocoder:
 
 def describe_location(lat: float, lon: float, area: Area) -> str | None:
     """An address for the point: the geocoder's, or the area's name if it has none or fails."""
+    geocoder = app_geocoder()
+    if isinstance(geocoder, AreaNameGeocoder):
+        return area_label(area)  # what it would answer, without placing the point again
     try:
-        text = app_geocoder().reverse(lat, lon)
+        text = geocoder.reverse(lat, lon)
     except Exception as exc:
         # A plug-in without its own guard must not fail the submission either.
         log.warning("geocoder failed (%s); using the area name", type(exc).__name__)

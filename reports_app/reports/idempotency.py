@@ -35,7 +35,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from redis.exceptions import RedisError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -140,6 +139,8 @@ def begin(session: Session, user_id: int, key: str, digest: str,
           settings: Settings = Settings(), shared: SharedLocks | None = None) -> Claim | Replay:
     """Claim the key for this request, or return the recorded response of the first one."""
     if shared is not None:
+        from redis.exceptions import RedisError  # loaded only with REDIS_URL, like the client
+
         try:
             return _begin_with_redis(session, user_id, key, digest, settings, shared)
         except RedisError as exc:
@@ -315,6 +316,8 @@ def _cache_reply(claim: Claim, replay: Replay, expires_at: datetime) -> None:
     value = json.dumps({"hash": claim.digest, "status": replay.status, "body": replay.body,
                         "case_id": replay.case_id, "expires_at": expires_at.isoformat()},
                        ensure_ascii=False, default=str)
+    from redis.exceptions import RedisError
+
     try:
         claim.shared.client.set(claim.shared.reply_key(claim.user_id, claim.key), value, px=ttl_ms)
     except RedisError as exc:
@@ -325,6 +328,8 @@ def _unlock(claim: Claim) -> None:
     """Delete our Redis lock if it is still ours; otherwise it expires by itself."""
     if claim.shared is None or claim.token is None:
         return
+    from redis.exceptions import RedisError
+
     try:
         claim.shared.client.eval(_UNLOCK, 1, claim.shared.lock_key(claim.user_id, claim.key),
                                  claim.token)

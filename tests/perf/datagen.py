@@ -222,21 +222,28 @@ def reuse_problem(meta: dict[str, Any] | None, cases: int, seed: int) -> str | N
     return None
 
 
-def upgrade_in_place(dsn: str) -> float:
-    """Apply newer migrations to a loaded data set, as production would; seconds taken."""
+def migrate(dsn: str) -> None:
+    """Run the migrations up to head on the database, through the app as `flask db upgrade`."""
     from flask_migrate import upgrade
 
     from reports_app import create_app
     from reports_app.config import database_url
     from reports_app.extensions import db
+    from reports_app.migrations_setup import bind_migrations
 
-    started = time.perf_counter()
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url(dsn), "TESTING": True,
                       "SCHEDULER_ENABLED": False, "LOG_LEVEL": "WARNING"})
+    bind_migrations(app)
     with app.app_context():
         upgrade()
         db.session.remove()
         db.engine.dispose()
+
+
+def upgrade_in_place(dsn: str) -> float:
+    """Apply newer migrations to a loaded data set, as production would; seconds taken."""
+    started = time.perf_counter()
+    migrate(dsn)
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("ANALYZE")
     return time.perf_counter() - started
@@ -332,21 +339,10 @@ def load(dsn: str, cases: int = 1_000_000, seed: int = 42, *,
 
 def build_schema(dsn: str) -> None:
     """An empty public schema, then every migration, exactly as the tests build theirs."""
-    from flask_migrate import upgrade
-
-    from reports_app import create_app
-    from reports_app.config import database_url
-    from reports_app.extensions import db
-
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
         conn.execute("CREATE SCHEMA public")
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url(dsn), "TESTING": True,
-                      "SCHEDULER_ENABLED": False, "LOG_LEVEL": "WARNING"})
-    with app.app_context():
-        upgrade()
-        db.session.remove()
-        db.engine.dispose()
+    migrate(dsn)
 
 
 def _quote(text: str) -> str:

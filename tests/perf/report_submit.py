@@ -54,6 +54,7 @@ from media import process_photo  # noqa: E402
 from reports_app import create_app  # noqa: E402
 from reports_app.config import database_url  # noqa: E402
 from reports_app.extensions import db  # noqa: E402
+from reports_app.migrations_setup import bind_migrations  # noqa: E402
 from reports_app.reports import photos as report_photos  # noqa: E402
 
 POINT = ("12.65955", "108.03247")  # inside Phường Buôn Ma Thuột (demo ward 24133)
@@ -233,6 +234,7 @@ def main() -> None:
         "SCHEDULER_ENABLED": False, "RATELIMIT_ENABLED": False,
         "REPORT_RATE_LIMIT": "1000000/hour", "REPORT_ADDRESS_RATE_LIMIT": "1000000/hour",
         "JWT_SECRET_KEY": "perf-secret-key-that-is-long-enough-000000000000"})
+    bind_migrations(app)
     base_photo = twelve_mp_jpeg(photos)
     with app.app_context():
         reset_schema()

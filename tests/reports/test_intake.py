@@ -53,6 +53,19 @@ def test_point_outside_every_area_is_refused(refdata):
     assert set(refused.value.errors) == {"lat", "lon"}
 
 
+def test_a_redrawn_boundary_places_points_by_its_new_shape(refdata):
+    """Parsed boundaries are kept between reports, but never past the area's next change."""
+    from reports_app.admin.service import AREAS, update_row
+    from tests.factories import square
+
+    assert place_report(db.session, *APP).code == "W1"
+    ward = refdata.ward
+    update_row(AREAS, ward, {"boundary": square(108.05, 12.65)})
+    db.session.commit()
+    assert place_report(db.session, *APP).code == "P1"
+    assert place_report(db.session, 12.655, 108.055).code == "W1"
+
+
 NOW = datetime(2026, 11, 16, 3, 0, tzinfo=UTC)
 
 

@@ -294,6 +294,29 @@ def test_last_page_gives_the_exact_total(refdata, client, citizen):
         assert (page["total"], page["total_exact"], page["pages"]) == expected, query
 
 
+def test_a_feed_page_and_its_total_come_in_one_query(refdata, client, citizen):
+    """The count rides with the page: one query picks the page's ids and counts the matches,
+    one loads those reports (their photos one more)."""
+    import sqlalchemy as sa
+
+    base = datetime(2026, 11, 16, 2, 0, tzinfo=UTC)
+    for i in range(3):
+        file_case(refdata, citizen, now=base + timedelta(hours=i))
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        seen.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        page = client.get("/api/v1/public/reports?page_size=2").get_json()
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert (page["total"], page["total_exact"], len(page["items"])) == (3, True, 2)
+    assert len(seen) == 3
+    assert "count(*)" in seen[0]
+
+
 def test_public_feed_hides_spam_and_abuse_but_not_other_rejections(refdata, client, citizen):
     """Spam and abusive reports are never published; an out-of-scope one stays visible."""
     operator = make_user(Role.OPERATOR)
