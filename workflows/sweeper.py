@@ -173,7 +173,10 @@ def _record_events(session: Session, clock_ids: list[int], now: datetime) -> lis
     rows = (sa.select(c.case_id, c.id, _CASES.c.agency_id, c.step, kinds.c.kind, c.due_at,
                       sa.literal(now, SlaEvent.recorded_at.type))
             .select_from(_CLOCKS.join(_CASES, _CASES.c.id == c.case_id).join(kinds, due))
-            .where(_ids_match(session, c.id, clock_ids)))
+            .where(_ids_match(session, c.id, clock_ids))
+            # Events get their ids in clock order, so digests list cases in a stable order,
+            # whatever order the rows lie in on disk.
+            .order_by(c.id, kinds.c.kind.desc()))
     stmt = (insert_or_skip(session, _EVENTS)
             .from_select(["case_id", "clock_id", "agency_id", "step", "kind", "due_at",
                           "recorded_at"], rows)
