@@ -9,6 +9,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 
+class UnsupportedDatabase(RuntimeError):
+    """The app runs on PostgreSQL (production) and SQLite (embedded), and on nothing else."""
+
+
 def insert_or_skip(session: Session, table: sa.Table) -> Any:
     """An insert that skips rows whose unique key is already taken (also by a concurrent writer).
 
@@ -21,4 +25,4 @@ def insert_or_skip(session: Session, table: sa.Table) -> Any:
         return postgresql.insert(table).on_conflict_do_nothing()
     if dialect == "sqlite":
         return sqlite.insert(table).on_conflict_do_nothing()
-    raise NotImplementedError(f"PostgreSQL and SQLite are supported, not {dialect}")
+    raise UnsupportedDatabase(f"PostgreSQL and SQLite are supported, not {dialect}")
