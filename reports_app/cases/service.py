@@ -147,11 +147,15 @@ def filter_cases(stmt: sa.Select[Any], args: Mapping[str, Any], now: datetime) -
         if code_match is not None:
             stmt = stmt.where(Case.id == code_match)
         else:
-            # Every word must appear, in any order, with or without diacritics.
+            # Every word must appear, in any order, with or without diacritics. The patterns
+            # are written into the statement, not bound: a prepared statement's generic plan
+            # cannot tell '%o%' (nearly every case) from '%nguyen%', and reads the trigram
+            # index whole for the first (seconds) where the queue's own index takes 0.1 s.
             words = fold(query).split()
             stmt = stmt.where(sa.and_(*(
-                Case.search_text.like(f"%{_like_escape(w)}%", escape="\\") for w in words))
-                if words else sa.false())
+                Case.search_text.like(sa.literal(f"%{_like_escape(w)}%", sa.String,
+                                                 literal_execute=True), escape="\\")
+                for w in words)) if words else sa.false())
     return stmt
 
 

@@ -143,6 +143,17 @@ def test_search_wildcards_are_literal(client, case_in, people, as_user):
     assert _ids(client, people.operator, as_user, "?q=_") == []
 
 
+def test_search_quotes_and_backslashes_match_themselves(client, case_in, people, as_user):
+    """The search words are written into the statement: quotes and backslashes in them are
+    text to find, never SQL."""
+    hit = case_in("assigned", description="Biển ghi 'cấm đỗ' C:\\duong")
+    case_in("assigned", description="Ổ gà")
+    assert _ids(client, people.operator, as_user, "?q='cấm") == [hit.id]
+    assert _ids(client, people.operator, as_user, "?q=C:\\duong") == [hit.id]
+    assert _ids(client, people.operator, as_user, "?q=x'; DELETE FROM cases; --") == []
+    assert len(_ids(client, people.operator, as_user)) == 2
+
+
 def test_soonest_deadline_first_and_none_last(client, case_in, people, as_user):
     """The queue is sorted by due time, cases without a deadline at the end."""
     later = case_in("assigned")
