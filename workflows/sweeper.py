@@ -46,7 +46,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from reports_app.models import Case, CaseClock, OutboxMessage, SlaEvent, User
-from workflows.inserts import insert_or_skip
+from workflows.inserts import insert_new, insert_or_skip
 from workflows.jobs import JobContext
 from workflows.notifications import language_of, message_row, render
 from workflows.roles import Role
@@ -238,18 +238,22 @@ def _escalate(session: Session, events: list[sa.Row[Any]], clocks: dict[int, sa.
     every_breach.sort(key=lambda e: e.id)
     owed += [(person, "breach", every_breach) for person in supervisors if every_breach]
     messages: list[dict[str, Any]] = []
+    # Everyone of a group gets the same digest codes: listed once per group, not per person.
+    codes_of: dict[int, list[str]] = {}
     for person, kind, theirs in owed:
         if len(theirs) > digest_after:
-            messages.append(digest_row(theirs, clocks, person, kind, now))
+            if id(theirs) not in codes_of:
+                codes_of[id(theirs)] = [clocks[e.clock_id].tracking_code
+                                        for e in theirs[:DIGEST_CODES]]
+            messages.append(digest_row(theirs, codes_of[id(theirs)], person, kind, now))
         else:
             messages += [outbox_row(e, clocks[e.clock_id], person, f"sla_{kind}", now, zone)
                          for e in theirs]
     if not messages:
         return 0
-    # No RETURNING: the driver's executemany (a pipeline of one prepared statement on
-    # psycopg) is several times faster than a multi-row VALUES of this width. Every key
-    # names an event this sweep has just inserted, so none can exist yet: all are queued.
-    session.execute(insert_or_skip(session, _OUTBOX), messages)
+    # Every key names an event this sweep has just inserted, so none can exist yet: all are
+    # queued, with COPY on PostgreSQL (a third of the sweep's time as an INSERT per row).
+    insert_new(session, _OUTBOX, messages)
     return len(messages)
 
 
@@ -282,12 +286,12 @@ def outbox_row(event: Any, clock: Any, user: Any, topic: str, now: datetime,
                     payload, now)
 
 
-def digest_row(ordered: Sequence[Any], clocks: dict[int, Any], user: Any, kind: str,
+def digest_row(ordered: Sequence[Any], codes: list[str], user: Any, kind: str,
                now: datetime) -> dict[str, Any]:
-    """One message for many events of a kind, in id order (the first id keeps it unique)."""
+    """One message for many events of a kind, in id order (the first id keeps it unique),
+    naming the first DIGEST_CODES cases by their `codes`."""
     language = language_of(user)
     topic = f"sla_{kind}_digest"
-    codes = [clocks[e.clock_id].tracking_code for e in ordered[:DIGEST_CODES]]
     more = len(ordered) - len(codes)
     body = ", ".join(codes) + (f" (+{more})" if more > 0 else "")
     payload = {"title": render(topic, language, count=len(ordered)), "topic": topic,

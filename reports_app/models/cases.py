@@ -257,8 +257,8 @@ class SlaEvent(Base):
 
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"),
                                     primary_key=True)
-    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"),
-                                         index=True)
+    # Looked up by case through the unique key, which starts with it (no index of its own).
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"))
     clock_id: Mapped[int] = mapped_column(sa.ForeignKey("case_clocks.id", ondelete="CASCADE"))
     agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
     step: Mapped[str] = mapped_column(sa.String(10))

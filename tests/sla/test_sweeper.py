@@ -237,6 +237,23 @@ def test_many_events_at_once_make_one_digest_per_person(app, new_case, people, s
     assert vietnamese.recipient_agency_id == cases[0].agency_id
 
 
+def test_a_sweep_rolled_back_leaves_no_event_and_no_message(app, new_case, calendar):
+    """The messages go in with the events, in the sweep's transaction (COPY on PostgreSQL):
+    a sweep that fails before its commit leaves nothing to send, and the next one sends all."""
+    new_case(MONDAY_9)
+    with Session(bind=db.engine) as session:
+        result = sweep_deadlines(session, JobContext(now=ACCEPT_LATE, calendar=calendar,
+                                                     config=app.config))
+        assert result.notifications > 0
+        session.rollback()
+    assert (events(), outbox("sla_breach")) == ([], [])
+    with Session(bind=db.engine) as session:
+        again = sweep_deadlines(session, JobContext(now=ACCEPT_LATE, calendar=calendar,
+                                                    config=app.config))
+        session.commit()
+    assert len(outbox("sla_breach")) == again.notifications == result.notifications
+
+
 def test_sla_message_has_the_shape_enqueue_gives(new_case, people, sweep, calendar):
     """The bulk-built outbox row carries the same payload `notifications.enqueue` would."""
     case = new_case()
