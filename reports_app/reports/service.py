@@ -330,7 +330,11 @@ def public_reports(args: dict[str, Any]) -> dict[str, Any]:
     """
     stmt = sa.select(Case.id).where(publicly_visible())
     if args.get("bbox"):
-        min_lon, min_lat, max_lon, max_lat = args["bbox"]
+        # The box is written into the statement: once psycopg has prepared the query, a generic
+        # plan cannot tell a village's box from a city centre's, and for the city it sorted every
+        # report in the box (10 ms) instead of walking the feed index newest first (0.6 ms).
+        min_lon, min_lat, max_lon, max_lat = (
+            sa.literal(value, sa.Float, literal_execute=True) for value in args["bbox"])
         stmt = stmt.where(Case.lat.between(min_lat, max_lat), Case.lon.between(min_lon, max_lon))
     if args.get("status"):
         stmt = stmt.where(Case.state.in_([CaseState(s) for s in args["status"]]))

@@ -317,6 +317,26 @@ def test_a_feed_page_and_its_total_come_in_one_query(refdata, client, citizen):
     assert "count(*)" in seen[0]
 
 
+
+def test_a_feed_box_is_written_into_its_query(refdata, client, citizen):
+    """The box's bounds are part of the statement, so a prepared statement's generic plan
+    cannot plan a city centre's box as if it were a village's."""
+    import sqlalchemy as sa
+
+    file_case(refdata, citizen)
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        seen.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        response = client.get("/api/v1/public/reports?bbox=108.0125,12.6125,108.0375,12.6375")
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert response.status_code == 200
+    assert all(bound in seen[0] for bound in ("108.0125", "12.6125", "108.0375", "12.6375"))
+
 def test_public_feed_hides_spam_and_abuse_but_not_other_rejections(refdata, client, citizen):
     """Spam and abusive reports are never published; an out-of-scope one stays visible."""
     operator = make_user(Role.OPERATOR)
