@@ -18,8 +18,16 @@ from media.errors import (
 from media.exif import PhotoMetadata, read_metadata
 from media.keys import StoredObject, content_hash_of, is_private, photo_keys
 from media.local_storage import LocalStorage
-from media.persist import delete_keys, store_processed
-from media.pipeline import Limits, ProcessedPhoto, check_photo_count, process_photo
+from media.persist import delete_keys, store_derivatives, store_original, store_processed
+from media.pipeline import (
+    InspectedPhoto,
+    Limits,
+    PhotoFacts,
+    ProcessedPhoto,
+    check_photo_count,
+    inspect_photo,
+    process_photo,
+)
 from media.sniff import detect_format
 from media.storage import Storage, storage_from_config
 
@@ -31,10 +39,12 @@ __all__ = [
     "Derivative",
     "FileTooLarge",
     "ImageTooLarge",
+    "InspectedPhoto",
     "Limits",
     "LocalStorage",
     "MediaError",
     "MissingFile",
+    "PhotoFacts",
     "PhotoMetadata",
     "ProcessedPhoto",
     "S3Storage",
@@ -46,10 +56,13 @@ __all__ = [
     "content_hash_of",
     "delete_keys",
     "detect_format",
+    "inspect_photo",
     "is_private",
     "photo_keys",
     "process_photo",
     "read_metadata",
+    "store_derivatives",
+    "store_original",
     "store_processed",
     "storage_from_config",
 ]

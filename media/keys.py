@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from media.sniff import EXTENSIONS
 
 if TYPE_CHECKING:
-    from media.pipeline import ProcessedPhoto
+    from media.pipeline import PhotoFacts
 
 ORIGINAL = "original"
 DISPLAY = "display"
@@ -36,8 +36,8 @@ class StoredObject:
     modified_at: datetime
 
 
-def photo_keys(processed: ProcessedPhoto) -> dict[str, str]:
-    """The three keys of a processed photo, named by the hash of the original bytes."""
+def photo_keys(processed: PhotoFacts) -> dict[str, str]:
+    """The three keys of a photo, named by the hash of the original bytes."""
     sha = processed.sha256
     return {
         ORIGINAL: f"original/{sha}.{EXTENSIONS[processed.format]}",

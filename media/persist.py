@@ -6,20 +6,39 @@ from collections.abc import Iterable, Mapping
 
 from media.derive import JPEG_CONTENT_TYPE
 from media.keys import DISPLAY, ORIGINAL, THUMBNAIL, photo_keys
-from media.pipeline import ProcessedPhoto
+from media.pipeline import PhotoFacts, ProcessedPhoto
 from media.storage import Storage
 
 
 def store_processed(storage: Storage, processed: ProcessedPhoto) -> dict[str, str]:
     """Store original, display and thumbnail; if one write fails, remove what this call wrote."""
+    written = store_original(storage, processed)
+    try:
+        store_derivatives(storage, processed)
+    except BaseException:
+        _remove_quietly(storage, written)
+        raise
+    return photo_keys(processed)
+
+
+def store_original(storage: Storage, photo: PhotoFacts) -> list[str]:
+    """Store the untouched upload, which needs no decoding: it can be written while the
+    derivatives are still being made. Returns the key if this call wrote it."""
+    return _store(storage, photo, {ORIGINAL: (photo.original, photo.content_type)})
+
+
+def store_derivatives(storage: Storage, processed: ProcessedPhoto) -> list[str]:
+    """Store display and thumbnail; if the second write fails, remove the first. Returns the
+    keys this call wrote."""
+    return _store(storage, processed, {DISPLAY: (processed.display.data, JPEG_CONTENT_TYPE),
+                                THUMBNAIL: (processed.thumbnail.data, JPEG_CONTENT_TYPE)})
+
+
+def _store(storage: Storage, photo: PhotoFacts, contents: Mapping[str, tuple[bytes, str]]
+           ) -> list[str]:
     # Keys are content hashes, so an object already present (the same photo sent before) is
     # neither rewritten nor removed on failure: another report may be using it.
-    keys = photo_keys(processed)
-    contents = {
-        ORIGINAL: (processed.original, processed.content_type),
-        DISPLAY: (processed.display.data, JPEG_CONTENT_TYPE),
-        THUMBNAIL: (processed.thumbnail.data, JPEG_CONTENT_TYPE),
-    }
+    keys = photo_keys(photo)
     written: list[str] = []
     try:
         for kind, (data, content_type) in contents.items():
@@ -31,7 +50,7 @@ def store_processed(storage: Storage, processed: ProcessedPhoto) -> dict[str, st
     except BaseException:
         _remove_quietly(storage, written)
         raise
-    return keys
+    return written
 
 
 def delete_keys(storage: Storage, keys: Mapping[str, str] | Iterable[str]) -> None:

@@ -23,11 +23,9 @@ from reports_app.errors import abort
 from reports_app.extensions import db
 from reports_app.models import Agency, Area, Case, CaseClock, CaseEvent, CasePhoto, Category, User
 from reports_app.reports.photos import (
-    PhotoWriter,
-    app_storage,
     check_count,
+    photo_batch,
     photo_limits,
-    process_uploads,
     read_uploads,
 )
 from reports_app.workflow_context import app_calendar, workflow_context
@@ -399,22 +397,15 @@ def _act(case: Case, action: str, user: User, fields: dict[str, Any],
     """Check the photos, store them, run the action on the locked case and commit, all or
     nothing: a refusal or a failed commit removes the files this request wrote."""
     ctx = workflow_context()
-    processed = []
-    if uploads:
-        limits = photo_limits(current_app.config)
-        check_count(uploads, limits)
-        processed = process_uploads(read_uploads(uploads, limits), limits)
-    writer = PhotoWriter(app_storage(), ctx.tz, db.session)
-    try:
-        stored = [writer.store(photo, ctx.now) for photo in processed]
+    limits = photo_limits(current_app.config)
+    check_count(uploads, limits)
+    with photo_batch(read_uploads(uploads, limits), limits, db.session, ctx.tz) as photos:
+        stored = photos.store(ctx.now)
         _lock(case)
         perform_action(db.session, case, action, Actor(user), fields, ctx,
                        expected_version=version, photos=stored or None)
+        photos.finish()
         db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        writer.discard()
-        raise
     return case
 
 

@@ -1,7 +1,10 @@
 """Uploaded files → checked, stored photos, for any endpoint that takes photos.
 
-The order keeps failures cheap and clean: count, then read (bounded), then process every photo in
-memory (no file written, no row touched), then write the files, then the database transaction.
+The order keeps failures cheap and clean: count, then read (bounded), then check every photo's
+header (no pixel decoded, no file written, no row touched). The pixels are then decoded on
+background threads while the request does its database work with what the headers said; the
+request waits for them, writes the files, and only then commits.
+
 Keys are content hashes, so another report may share a file: a request holds each photo's shared
 lock (photo_locks) from before it looks at the storage until its commit, and if its transaction
 fails it deletes the objects of its photos that no committed row uses and no other request holds.
@@ -10,7 +13,11 @@ fails it deletes the objects of its photos that no committed row uses and no oth
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+import os
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, NoReturn
 
@@ -18,15 +25,20 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
 from media import (
+    InspectedPhoto,
     Limits,
     MediaError,
+    PhotoFacts,
     ProcessedPhoto,
     Storage,
     check_photo_count,
-    process_photo,
+    inspect_photo,
+    photo_keys,
     storage_from_config,
-    store_processed,
+    store_derivatives,
+    store_original,
 )
+from media.keys import DISPLAY, ORIGINAL, THUMBNAIL
 from reports_app.common.app_cache import per_app
 from reports_app.errors import abort
 from reports_app.i18n import message
@@ -87,46 +99,133 @@ def read_uploads(files: Sequence[FileStorage], limits: Limits) -> list[bytes]:
     return [f.stream.read(limits.max_bytes + 1) for f in files]
 
 
-def process_uploads(blobs: Sequence[bytes], limits: Limits,
-                    field: str = "photos") -> list[ProcessedPhoto]:
-    """Check and reduce every photo in memory; the first refusal names its index."""
-    processed = []
-    for index, blob in enumerate(blobs):
-        try:
-            processed.append(process_photo(blob, limits))
-        except MediaError as exc:
-            log.info("photo %s refused: %s", index, exc.code)
-            refuse(exc, field, index)
-    return processed
+def inspect_uploads(blobs: Sequence[bytes], limits: Limits,
+                    field: str = "photos") -> list[InspectedPhoto]:
+    """Check every photo's bytes and header; the first refusal names its index."""
+    inspected: list[InspectedPhoto] = []
+    try:
+        for index, blob in enumerate(blobs):
+            try:
+                inspected.append(inspect_photo(blob, limits))
+            except MediaError as exc:
+                log.info("photo %s refused: %s", index, exc.code)
+                refuse(exc, field, index)
+    except BaseException:
+        for photo in inspected:
+            photo.close()
+        raise
+    return inspected
 
 
-class PhotoWriter:
-    """Writes processed photos in the session's transaction and can take back what nobody uses."""
+RENDER_THREADS = 2
+"""Background threads per process that decode photos and make their derivatives."""
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+_pool_lock = threading.Lock()
 
-    def __init__(self, storage: Storage, tz: str, session: Session) -> None:
-        """`tz` interprets EXIF capture times that carry no offset; `session` is the transaction
-        that will commit the photo rows."""
-        self.storage = storage
-        self.tz = tz
-        self.session = session
-        self.used: dict[str, list[str]] = {}
+
+def _render_pool() -> ThreadPoolExecutor:
+    """This process's rendering threads, started on first use: a gunicorn worker forked from a
+    preloaded app must not inherit the master's (threads do not survive a fork)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid():
+            _pool = (os.getpid(), ThreadPoolExecutor(RENDER_THREADS, "photo-render"))
+        return _pool[1]
+
+
+class PhotoBatch:
+    """A request's photos from checked headers to stored files, the slow part off its thread.
+
+    Rendering starts at once and each photo's files are written as soon as it is rendered and
+    locked, while the request does its database work with what the headers said (Pillow lets go
+    of the GIL while it decodes, resizes and encodes); the request waits for both only before
+    it commits.
+    """
+
+    def __init__(self, inspected: list[InspectedPhoto], field: str, storage: Storage,
+                 session: Session, tz: str) -> None:
+        """Start rendering every photo. `tz` interprets EXIF capture times without an offset;
+        `session` is the transaction that will commit the photo rows."""
+        self.facts: list[PhotoFacts] = [photo.facts for photo in inspected]
+        self._inspected = inspected
+        self._field = field
+        self._storage = storage
+        self._session = session
+        self._tz = tz
+        self._used: dict[str, list[str]] = {}
         """The keys of every photo this request stored or found stored, by content hash."""
+        self._renders: list[Future[ProcessedPhoto]] = [
+            _render_pool().submit(photo.render) for photo in inspected]
+        self._writes: list[Future[None]] = []
 
-    def store(self, processed: ProcessedPhoto, now: datetime) -> StoredPhoto:
-        """Write the three objects (absent ones only) and describe them for the workflow."""
-        hold_shared(self.session, [processed.sha256])  # before looking: see photo_locks
-        keys = store_processed(self.storage, processed)
-        self.used[processed.sha256] = list(keys.values())
-        meta = processed.metadata
-        return StoredPhoto(
-            sha256=processed.sha256, content_type=processed.content_type,
-            width=processed.width, height=processed.height,
-            original_key=keys["original"], display_key=keys["display"],
-            thumb_key=keys["thumbnail"], exif_lat=meta.latitude, exif_lon=meta.longitude,
-            exif_captured_at=exif_capture_time(meta.captured_at, self.tz, now))
+    def store(self, now: datetime) -> list[StoredPhoto]:
+        """Lock the photos in the session's transaction, have their files written as soon as
+        they are rendered, and describe them for the workflow."""
+        if self._writes:
+            raise RuntimeError("the photos of this batch are being stored already")
+        if self.facts:
+            hold_shared(self._session, [p.sha256 for p in self.facts])  # see photo_locks
+        stored = []
+        for photo, render in zip(self.facts, self._renders, strict=True):
+            keys = photo_keys(photo)
+            self._used[photo.sha256] = list(keys.values())
+            # The original needs no pixels; the derivatives' write is queued after every render
+            # already submitted, so it never waits on a render that no thread has picked up.
+            self._writes.append(_render_pool().submit(store_original, self._storage, photo))
+            self._writes.append(_render_pool().submit(self._write, render))
+            meta = photo.metadata
+            stored.append(StoredPhoto(
+                sha256=photo.sha256, content_type=photo.content_type,
+                width=photo.width, height=photo.height, original_key=keys[ORIGINAL],
+                display_key=keys[DISPLAY], thumb_key=keys[THUMBNAIL],
+                exif_lat=meta.latitude, exif_lon=meta.longitude,
+                exif_captured_at=exif_capture_time(meta.captured_at, self._tz, now)))
+        return stored
+
+    def _write(self, render: Future[ProcessedPhoto]) -> None:
+        store_derivatives(self._storage, render.result())
+
+    def finish(self) -> None:
+        """Wait until every photo is rendered and its files written; the first refusal names
+        its index. Call before the commit."""
+        for index, future in enumerate(self._renders):
+            try:
+                future.result()
+            except MediaError as exc:
+                log.info("photo %s refused: %s", index, exc.code)
+                refuse(exc, self._field, index)
+        for future in self._writes:
+            future.result()
+
+    def close(self) -> None:
+        """Drop what has not started and wait for the rest, so nothing outlives the request."""
+        futures: list[Future[Any]] = [*self._writes, *self._renders]
+        for future in futures:
+            future.cancel()
+        wait(futures)
+        for photo in self._inspected:
+            photo.close()
 
     def discard(self) -> None:
         """After a failed transaction: delete the photos' objects that no case uses any more."""
-        for sha, keys in self.used.items():
-            delete_if_unused(self.session, self.storage, sha, keys)
-        self.used = {}
+        self.close()
+        for sha, keys in self._used.items():
+            delete_if_unused(self._session, self._storage, sha, keys)
+        self._used = {}
+
+
+@contextmanager
+def photo_batch(blobs: Sequence[bytes], limits: Limits, session: Session, tz: str,
+                field: str = "photos") -> Iterator[PhotoBatch]:
+    """Inspect the uploads (refusing bad ones at once) and render them in the background for the
+    length of the block; if the block fails, roll back and take back the files nobody uses."""
+    batch = PhotoBatch(inspect_uploads(blobs, limits, field), field, app_storage(), session, tz)
+    try:
+        yield batch
+    except BaseException:
+        batch.close()
+        session.rollback()
+        batch.discard()
+        raise
+    finally:
+        batch.close()

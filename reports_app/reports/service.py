@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import joinedload, load_only, selectinload
 
-from media import ProcessedPhoto
+from media import PhotoFacts
 from reports_app.common.pagination import paginate
 from reports_app.common.redis_client import app_redis
 from reports_app.errors import abort
@@ -26,11 +26,9 @@ from reports_app.models import Area, Case, CaseEvent, CaseFollower, CasePhoto, C
 from reports_app.reports import idempotency
 from reports_app.reports.geocoding import describe_location
 from reports_app.reports.photos import (
-    PhotoWriter,
-    app_storage,
     check_count,
+    photo_batch,
     photo_limits,
-    process_uploads,
     read_uploads,
 )
 from reports_app.reports.schemas import ReportSchema
@@ -195,59 +193,53 @@ def file_report(intake: Intake, before_commit: Callable[[Case], None] | None = N
 
     # Refuse a point outside the service area before spending time on the photos.
     area = _place(*intake.point) if intake.point else None
-    # Hold no database connection while decoding photos or waiting for a geocoder.
-    db.session.rollback()
-    processed = process_uploads(intake.blobs, photo_limits(config), intake.photo_field)
-    location = choose_location(intake.point, [_gps(p) for p in processed],
-                               float(config["LOCATION_MISMATCH_M"]))
-    if location is None:
-        abort(422, "location_required", errors={
-            "lat": ["Send lat and lon, or a photo with a GPS position."],
-            "lon": ["Send lat and lon, or a photo with a GPS position."]})
-    if area is None:
-        area = _place(location.lat, location.lon)
-    given_time = intake.captured_at
-    captured_at = given_time.astimezone(UTC) if given_time else next(
-        (t for p in processed
-         if (t := exif_capture_time(p.metadata.captured_at, ctx.tz, ctx.now)) is not None), None)
-    if not intake.address:
-        db.session.rollback()
-    address = intake.address or describe_location(location.lat, location.lon, area)
-    rule = route(db.session, category.id, area.id)
-
-    writer = PhotoWriter(app_storage(), ctx.tz, db.session)
     try:
-        stored = [writer.store(p, ctx.now) for p in processed]
-        report = NewReport(
-            category=category, description=intake.description, lat=location.lat,
-            lon=location.lon, area_id=area.id, accuracy_m=intake.accuracy_m,
-            address=address, captured_at=captured_at, is_public=intake.is_public,
-            is_anonymous=intake.is_anonymous, attributes=attributes, source=intake.source,
-            location_source=location.source, location_mismatch_m=location.mismatch_m,
-            reporter_name=intake.reporter_name, reporter_phone=intake.reporter_phone,
-            reporter_email=intake.reporter_email)
-        case = submit_report(db.session, report, intake.actor, ctx, reporter=intake.reporter,
-                             photos=stored, routed_agency_id=rule.agency_id if rule else None,
-                             routing_rule_id=rule.id if rule else None)
-        db.session.flush()
-        if before_commit is not None:
-            before_commit(case)
-        db.session.commit()
+        with photo_batch(intake.blobs, photo_limits(config), db.session, ctx.tz,
+                         intake.photo_field) as photos:
+            location = choose_location(intake.point, [_gps(p) for p in photos.facts],
+                                       float(config["LOCATION_MISMATCH_M"]))
+            if location is None:
+                abort(422, "location_required", errors={
+                    "lat": ["Send lat and lon, or a photo with a GPS position."],
+                    "lon": ["Send lat and lon, or a photo with a GPS position."]})
+            if area is None:
+                area = _place(location.lat, location.lon)
+            given_time = intake.captured_at
+            captured_at = given_time.astimezone(UTC) if given_time else next(
+                (t for p in photos.facts
+                 if (t := exif_capture_time(p.metadata.captured_at, ctx.tz, ctx.now))
+                 is not None), None)
+            if not intake.address:
+                db.session.rollback()  # hold no database connection while a geocoder answers
+            address = intake.address or describe_location(location.lat, location.lon, area)
+            rule = route(db.session, category.id, area.id)
+            stored = photos.store(ctx.now)
+            report = NewReport(
+                category=category, description=intake.description, lat=location.lat,
+                lon=location.lon, area_id=area.id, accuracy_m=intake.accuracy_m,
+                address=address, captured_at=captured_at, is_public=intake.is_public,
+                is_anonymous=intake.is_anonymous, attributes=attributes, source=intake.source,
+                location_source=location.source, location_mismatch_m=location.mismatch_m,
+                reporter_name=intake.reporter_name, reporter_phone=intake.reporter_phone,
+                reporter_email=intake.reporter_email)
+            case = submit_report(db.session, report, intake.actor, ctx,
+                                 reporter=intake.reporter, photos=stored,
+                                 routed_agency_id=rule.agency_id if rule else None,
+                                 routing_rule_id=rule.id if rule else None)
+            db.session.flush()
+            photos.finish()
+            if before_commit is not None:
+                before_commit(case)
+            db.session.commit()
     except idempotency.RequestInProgress as exc:
-        db.session.rollback()
-        writer.discard()
         abort(409, "request_in_progress", headers={"Retry-After": str(exc.retry_after)})
-    except BaseException:
-        db.session.rollback()
-        writer.discard()
-        raise
     if location.mismatch_m is not None:
         log.info("case %s: app position and photo GPS differ by %.0f m", case.id,
                  location.mismatch_m)
     return case
 
 
-def _gps(photo: ProcessedPhoto) -> tuple[float, float] | None:
+def _gps(photo: PhotoFacts) -> tuple[float, float] | None:
     meta = photo.metadata
     if meta.latitude is None or meta.longitude is None:
         return None

@@ -22,6 +22,7 @@ from media import (
     TooManyPhotos,
     UnsupportedImage,
     check_photo_count,
+    inspect_photo,
     process_photo,
 )
 from tests.media.builders import encoded, jpeg_bytes, png_chunks, sample_card
@@ -238,3 +239,10 @@ def test_photo_count_is_limited(count: int, allowed: bool) -> None:
     with pytest.raises(TooManyPhotos) as raised:
         check_photo_count(count, Limits())
     assert (raised.value.limit, raised.value.actual) == (5, count)
+
+
+def test_a_cut_png_is_refused_while_inspecting() -> None:
+    """A PNG may keep its EXIF after the pixels, so inspecting one decodes it: a cut-off PNG is
+    refused before the report's database work starts, not after."""
+    with pytest.raises(BrokenImage):
+        inspect_photo(_cut(encoded(sample_card((400, 300)).effect_spread(5), "PNG"), 0.5))

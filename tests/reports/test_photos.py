@@ -17,7 +17,7 @@ from reports_app.models import CasePhoto
 from reports_app.reports import service
 from reports_app.reports.orphans import remove_orphan_photos
 from reports_app.reports.photo_locks import hold_shared
-from reports_app.reports.photos import app_storage, photo_limits
+from reports_app.reports.photos import PhotoBatch, app_storage, photo_limits
 from tests.conftest import SHARED
 from tests.reports.conftest import counts, files_under, form, jpeg, png_bomb
 
@@ -82,13 +82,13 @@ def test_file_over_the_byte_limit_is_refused(app, refdata, submit, media_root, m
 def failing_commit(monkeypatch):
     """Make the database transaction fail after the photos were written."""
 
-    def fail(*args, **kwargs):
-        real(*args, **kwargs)
+    def fail(batch):  # noqa: ANN001
+        real(batch)
         db.session.flush()
         raise sa.exc.OperationalError("COMMIT", {}, Exception("connection lost"))
 
-    real = service.submit_report
-    monkeypatch.setattr(service, "submit_report", fail)
+    real = PhotoBatch.finish
+    monkeypatch.setattr(PhotoBatch, "finish", fail)
 
 
 def test_failed_transaction_removes_the_files_it_wrote(refdata, submit, media_root,
@@ -153,3 +153,15 @@ def test_failed_request_removes_an_earlier_orphan_it_reused(refdata, submit, med
     with pytest.raises(sa.exc.OperationalError):
         submit(photos=[photo])
     assert files_under(media_root) == []
+
+
+def test_a_forked_worker_renders_on_threads_of_its_own(monkeypatch):
+    """Threads do not survive a fork: a gunicorn worker forked from the preloaded master must
+    not submit to the master's pool, whose threads it does not have."""
+    from reports_app.reports import photos
+
+    before = photos._render_pool()
+    assert photos._render_pool() is before
+    monkeypatch.setattr(photos, "_pool", photos._pool)  # the real pool comes back afterwards
+    monkeypatch.setattr(photos.os, "getpid", lambda: -1)
+    assert photos._render_pool() is not before
