@@ -20,10 +20,10 @@ writes, the transaction and the response.
 
 Two series, interleaved run by run:
   full        the request as it is
-  no-photo    the same request with media.process_photo replaced by a precomputed result (with a
-              new hash per run, so the three files are still written): the cost of everything but
-              the photo pipeline
-Prints median and p95 of each, and the pipeline's share.
+  no-photo    the same request with the photo's inspection and rendering replaced by a result
+              computed before the clock (with a new hash per run, so the three files are still
+              written): the cost of everything but decoding the photo
+Prints median and p95 of each, and what decoding the photo adds to the median.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ from flask_migrate import upgrade  # noqa: E402
 from werkzeug.datastructures import FileStorage  # noqa: E402
 from werkzeug.test import encode_multipart  # noqa: E402
 
-from media import process_photo  # noqa: E402
+from media import ProcessedPhoto, process_photo  # noqa: E402
 from reports_app import create_app  # noqa: E402
 from reports_app.config import database_url  # noqa: E402
 from reports_app.extensions import db  # noqa: E402
@@ -116,27 +116,43 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[index]
 
 
+class Precomputed:
+    """Stands in for an inspected photo in the no-photo series: the facts and derivatives were
+    made once, before the clock; only the hash is new for each run."""
+
+    def __init__(self, processed: ProcessedPhoto) -> None:
+        self.facts = processed
+        self._processed = processed
+
+    def render(self) -> ProcessedPhoto:
+        return self._processed
+
+    def close(self) -> None:
+        """Nothing was opened."""
+
+
 def series(client: object, token: str, base_photo: bytes, runs: int, warmup: int,
            point: tuple[str, str] = POINT) -> tuple[list[float], list[float], list[float]]:
     """Seconds per request with the photo pipeline and without it (interleaved), and of
     process_photo alone."""
     template = process_photo(base_photo)
-    real_process = report_photos.process_photo
+    real_inspect = report_photos.inspect_photo
 
-    def fake_process(data: bytes, limits: object) -> object:
-        return replace(template, sha256=uuid.uuid4().hex + uuid.uuid4().hex, original=data)
+    def fake_inspect(data: bytes, limits: object) -> Precomputed:
+        return Precomputed(replace(template, sha256=uuid.uuid4().hex + uuid.uuid4().hex,
+                                   original=data))
 
     def send(run: int, *, processing: bool) -> float:
         payload, content_type = body(with_comment(base_photo, f"run {run} {processing}"), point)
         headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": str(uuid.uuid4())}
-        report_photos.process_photo = real_process if processing else fake_process
+        report_photos.inspect_photo = real_inspect if processing else fake_inspect
         try:
             started = time.perf_counter()
             response = client.post("/api/v1/reports", data=payload, headers=headers,
                                    content_type=content_type)
             elapsed = time.perf_counter() - started
         finally:
-            report_photos.process_photo = real_process
+            report_photos.inspect_photo = real_inspect
         if response.status_code != 201:
             raise RuntimeError(f"unexpected {response.status_code}: "
                                f"{response.get_data(as_text=True)[:300]}")
@@ -212,8 +228,9 @@ def measure(ctx: object) -> list[object]:
     return [
         distribution("POST /reports, one 12-MP photo", ms, target=Target("median", 150.0),
                      peak_mb=peak, how="test client, PostgreSQL",
-                     note=f"{len(base_photo) / 1e6:.1f} MB JPEG; the photo pipeline is "
-                          f"{share:.0%} of the median; peak: RSS growth of a fresh process "
+                     note=f"{len(base_photo) / 1e6:.1f} MB JPEG; decoding the photo adds "
+                          f"{share:.0%} of the median (it overlaps the database work); "
+                          "peak: RSS growth of a fresh process "
                           "processing it", source="submit"),
         distribution("POST /reports without the photo pipeline", [x * 1000 for x in bare],
                      how="test client, PostgreSQL", source="submit"),
@@ -265,7 +282,7 @@ def main() -> None:
         print(f"{name:<22}{statistics.median(values) * 1000:>12.1f}"
               f"{percentile(values, 0.95) * 1000:>10.1f}")
     share = 1 - statistics.median(bare) / statistics.median(full)
-    print(f"photo pipeline share of the median request: {share:.0%}")
+    print(f"what decoding the photo adds to the median request: {share:.0%}")
 
 
 if __name__ == "__main__":
