@@ -279,8 +279,12 @@ def _party_label(party: str) -> dict[str, str] | None:
 
 
 def timeline(events: Sequence[CaseEvent], photos: Sequence[CasePhoto], *,
-             with_reporter: bool) -> list[dict[str, Any]]:
-    """The case's events, oldest first, with routing decisions and merges spelled out."""
+             with_reporter: bool, known: Sequence[Agency | None] = ()) -> list[dict[str, Any]]:
+    """The case's events, oldest first, with routing decisions and merges spelled out.
+
+    `known`: agencies already loaded (the case's own, which most routing events name), so
+    only the others are read.
+    """
     photo_ids: dict[int, list[int]] = {}
     for photo in photos:
         if photo.event_id is not None:
@@ -294,8 +298,10 @@ def timeline(events: Sequence[CaseEvent], photos: Sequence[CasePhoto], *,
                 agency_ids.add(data[key])
         if isinstance(data.get("duplicate_of"), int):
             case_ids.add(data["duplicate_of"])
-    agencies = {a.id: a for a in db.session.scalars(
-        sa.select(Agency).where(Agency.id.in_(agency_ids)))} if agency_ids else {}
+    agencies = {a.id: a for a in known if a is not None}
+    if missing := agency_ids - agencies.keys():
+        agencies.update((a.id, a) for a in db.session.scalars(
+            sa.select(Agency).where(Agency.id.in_(missing))))
     codes = {row.id: row.tracking_code for row in db.session.execute(
         sa.select(Case.id, Case.tracking_code).where(Case.id.in_(case_ids)))} if case_ids else {}
     rows = []
@@ -377,7 +383,7 @@ def case_detail(case: Case, user: User) -> dict[str, Any]:
         "extension_granted": case.extension_granted,
         "clocks": [_clock_view(c, now) for c in clocks],
         "photos": [photo_view(p, with_exif=show) for p in photos],
-        "timeline": timeline(events, photos, with_reporter=show),
+        "timeline": timeline(events, photos, with_reporter=show, known=[case.agency]),
         "allowed_actions": allowed_actions_for(db.session, case, Actor(user)),
     })
     return view

@@ -55,6 +55,26 @@ def test_routing_by_rule_is_on_the_timeline(client, refdata, people, as_user):
     assert submit["routing"]["by"] == "rule"
 
 
+
+def test_a_case_file_reads_its_own_agency_once(client, refdata, people, as_user):
+    """The routing events name the case's own agency, which the case query already joined:
+    no separate read of agencies for the timeline."""
+    import sqlalchemy as sa
+
+    case, _ = _routed_by_rule(refdata, people.reporter)
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        seen.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        submit = _detail(client, case, people.operator, as_user)["timeline"][0]
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert submit["routing"]["agency"]["code"] == "SXD"
+    assert not [s for s in seen if "FROM agencies" in s]
+
 def test_operator_override_is_on_the_timeline(client, case_in, people, refdata, as_user):
     """Moving a case to another agency shows where it came from and where it went."""
     case = case_in("assigned")
